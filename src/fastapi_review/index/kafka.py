@@ -1,0 +1,159 @@
+"""Kafka producers and consumers (aiokafka, kafka-python, confluent-kafka) and their topics."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from fastapi_review.index.symbols import Function, Module, dotted
+
+if TYPE_CHECKING:
+    from fastapi_review.index.project import ProjectIndex
+
+Library = Literal["aiokafka", "kafka-python", "confluent-kafka"]
+
+CLIENT_CLASSES: dict[str, tuple[Library, str]] = {
+    "aiokafka.AIOKafkaProducer": ("aiokafka", "producer"),
+    "aiokafka.producer.AIOKafkaProducer": ("aiokafka", "producer"),
+    "aiokafka.AIOKafkaConsumer": ("aiokafka", "consumer"),
+    "aiokafka.consumer.AIOKafkaConsumer": ("aiokafka", "consumer"),
+    "kafka.KafkaProducer": ("kafka-python", "producer"),
+    "kafka.KafkaConsumer": ("kafka-python", "consumer"),
+    "confluent_kafka.Producer": ("confluent-kafka", "producer"),
+    "confluent_kafka.SerializingProducer": ("confluent-kafka", "producer"),
+    "confluent_kafka.Consumer": ("confluent-kafka", "consumer"),
+    "confluent_kafka.DeserializingConsumer": ("confluent-kafka", "consumer"),
+}
+SEND_METHODS = {"send", "send_and_wait", "produce", "send_batch"}
+
+
+@dataclass
+class KafkaClient:
+    library: Library
+    role: str  # "producer" | "consumer"
+    cls: str
+    path: str
+    line: int
+    node: ast.Call
+    function: Function | None
+    options: dict[str, ast.expr] = field(default_factory=dict)
+    topics: list[str] = field(default_factory=list)
+    group_id: str | None = None
+
+    def option(self, *names: str) -> ast.expr | None:
+        for n in names:
+            if n in self.options:
+                return self.options[n]
+        return None
+
+
+@dataclass
+class KafkaSend:
+    path: str
+    line: int
+    node: ast.Call
+    function: Function
+    method: str
+    topic: str | None
+    topic_expr: ast.expr | None
+    awaited: bool
+
+
+def client_class(target: str | None) -> tuple[Library, str] | None:
+    if not target:
+        return None
+    if target in CLIENT_CLASSES:
+        return CLIENT_CLASSES[target]
+    return None
+
+
+def _kw(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def collect(index: ProjectIndex) -> None:
+    from fastapi_review.index.symbols import Resolver
+
+    for m in index.source_modules:
+        resolver = Resolver(m, index.classes)
+        seen: set[int] = set()
+        for fn in m.functions:
+            for c in fn.calls:
+                seen.add(id(c.node))
+                _maybe_client(index, m, fn, c.node, c.target)
+                _maybe_send(index, m, fn, c.node, c.target, c.awaited)
+        for node in ast.walk(m.tree):
+            if isinstance(node, ast.Call) and id(node) not in seen:
+                _maybe_client(index, m, None, node, resolver.dotted(node.func))
+    # topics subscribed later: consumer.subscribe([...])
+    for m in index.source_modules:
+        for fn in m.functions:
+            for c in fn.calls:
+                if c.text.endswith(".subscribe") and c.node.args:
+                    arg = c.node.args[0]
+                    exprs = arg.elts if isinstance(arg, ast.List | ast.Tuple) else [arg]
+                    topics = [t for t in (index.string_value(m, e) for e in exprs) if t]
+                    for client in index.kafka_clients:
+                        if client.role == "consumer" and client.path == m.path:
+                            client.topics.extend(t for t in topics if t not in client.topics)
+
+
+def _maybe_client(
+    index: ProjectIndex, m: Module, fn: Function | None, node: ast.Call, target: str | None
+) -> None:
+    kind = client_class(target)
+    if kind is None:
+        return
+    lib, role = kind
+    options: dict[str, ast.expr] = {k.arg: k.value for k in node.keywords if k.arg}
+    # confluent-kafka takes a config dict: Producer({"acks": "all"}) / Producer(conf)
+    if lib == "confluent-kafka" and node.args and isinstance(node.args[0], ast.Dict):
+        for k, v in zip(node.args[0].keys, node.args[0].values, strict=True):
+            if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                options[k.value.replace(".", "_")] = v
+    topics: list[str] = []
+    if role == "consumer" and lib != "confluent-kafka":
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                continue
+            t = index.string_value(m, a)
+            if t:
+                topics.append(t)
+    group = _kw(node, "group_id")
+    index.kafka_clients.append(
+        KafkaClient(
+            library=lib,
+            role=role,
+            cls=target or "",
+            path=m.path,
+            line=node.lineno,
+            node=node,
+            function=fn,
+            options=options,
+            topics=topics,
+            group_id=index.string_value(m, group) if group is not None else None,
+        )
+    )
+
+
+def _maybe_send(
+    index: ProjectIndex,
+    m: Module,
+    fn: Function,
+    node: ast.Call,
+    target: str | None,
+    awaited: bool,
+) -> None:
+    if not isinstance(node.func, ast.Attribute) or node.func.attr not in SEND_METHODS:
+        return
+    receiver = (dotted(node.func.value) or "").lower()
+    owner = (target or "").rsplit(".", 1)[0]
+    is_kafka = client_class(owner) is not None and client_class(owner)[1] == "producer"  # type: ignore[index]
+    if not is_kafka and "producer" not in receiver and "kafka" not in receiver:
+        return
+    topic_expr = node.args[0] if node.args else _kw(node, "topic")
+    topic = index.string_value(m, topic_expr) if topic_expr is not None else None
+    index.kafka_sends.append(
+        KafkaSend(m.path, node.lineno, node, fn, node.func.attr, topic, topic_expr, awaited)
+    )

@@ -1,0 +1,34 @@
+"""Which architectural layer a file belongs to (router, service, repository, kafka, ...).
+
+The same globs drive coverage per layer and the layering rules; they come from
+`[tool.fastapi-review] layers` with defaults that fit common layouts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from fastapi_review.config import Config
+
+# the order decides ties: a file under api/ named consumer.py is a kafka file
+LAYER_ORDER = ("kafka", "repository", "service", "router", "schemas", "models", "core")
+
+
+def _match(path: str, pattern: str) -> bool:
+    if fnmatch.fnmatch(path, pattern):
+        return True
+    # "**/x/**" should also match "x/..." at the root, and "**/x.py" a root "x.py"
+    if pattern.startswith("**/"):
+        return fnmatch.fnmatch(path, pattern[3:])
+    return False
+
+
+def layer_of(path: str, config: Config) -> str | None:
+    """The layer of a source file, or None when no layer glob matches."""
+    names = [n for n in LAYER_ORDER if n in config.layers] + [
+        n for n in config.layers if n not in LAYER_ORDER
+    ]
+    for name in names:
+        if any(_match(path, p) for p in config.layers[name]):
+            return name
+    return None

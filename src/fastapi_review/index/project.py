@@ -1,0 +1,290 @@
+"""The project index: every file parsed once, every fact every rule reads."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi_review.index.source import SourceFile, discover, parse, read_source
+from fastapi_review.index.symbols import (
+    ClassInfo,
+    Function,
+    Module,
+    collect_constants,
+    collect_definitions,
+    collect_imports,
+    dotted,
+    is_test_path,
+    module_name,
+)
+from fastapi_review.models import SkippedFile
+
+if TYPE_CHECKING:
+    from fastapi_review.index.data import OrmModel, PydanticModel, SettingsClass
+    from fastapi_review.index.kafka import KafkaClient, KafkaSend
+    from fastapi_review.index.routes import App, Route, Router
+    from fastapi_review.index.tests import TestFunction
+
+
+@dataclass
+class ProjectIndex:
+    root: Path
+    modules: dict[str, Module] = field(default_factory=dict)  # by path
+    by_name: dict[str, Module] = field(default_factory=dict)  # by dotted module name
+    functions: dict[str, Function] = field(default_factory=dict)  # by fq name
+    classes: dict[str, ClassInfo] = field(default_factory=dict)  # by fq name
+    skipped: list[SkippedFile] = field(default_factory=list)
+    # non-Python files rules may read (docker-compose, alembic.ini, ...): path -> text
+    extra_files: dict[str, str] = field(default_factory=dict)
+    apps: list[App] = field(default_factory=list)
+    routers: list[Router] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    pydantic_models: dict[str, PydanticModel] = field(default_factory=dict)
+    orm_models: dict[str, OrmModel] = field(default_factory=dict)
+    settings: dict[str, SettingsClass] = field(default_factory=dict)
+    kafka_clients: list[KafkaClient] = field(default_factory=list)
+    kafka_sends: list[KafkaSend] = field(default_factory=list)
+    tests: list[TestFunction] = field(default_factory=list)
+
+    # --- lookups -----------------------------------------------------------------
+    @property
+    def source_modules(self) -> list[Module]:
+        return [m for m in self.modules.values() if not m.is_test]
+
+    @property
+    def test_modules(self) -> list[Module]:
+        return [m for m in self.modules.values() if m.is_test]
+
+    def module_of(self, fn: Function) -> Module:
+        return self.modules[fn.path]
+
+    def lookup(self, qname: str | None, depth: int = 0) -> Function | ClassInfo | None:
+        """A project function or class by dotted name, following re-exports."""
+        if not qname or depth > 6:
+            return None
+        hit = self.functions.get(qname) or self.classes.get(qname)
+        if hit is not None:
+            return hit
+        mod, _, attr = qname.rpartition(".")
+        # package.__init__ re-export: pkg.name -> whatever pkg imports as name
+        m = self.by_name.get(mod)
+        if m is not None and attr in m.imports and m.imports[attr] != qname:
+            return self.lookup(m.imports[attr], depth + 1)
+        # a method reached through a re-exported class: pkg.Cls.meth
+        outer, _, meth = mod.rpartition(".")
+        if outer:
+            m2 = self.by_name.get(outer)
+            cls_name = mod.rsplit(".", 1)[-1]
+            if m2 is not None and cls_name in m2.imports:
+                return self.lookup(f"{m2.imports[cls_name]}.{attr}", depth + 1)
+        # a method inherited from a project base class
+        cls = self.classes.get(mod)
+        if cls is not None:
+            for base in cls.bases:
+                hit = self.lookup(f"{base}.{attr}", depth + 1)
+                if hit is not None:
+                    return hit
+        return None
+
+    def function(self, qname: str | None) -> Function | None:
+        hit = self.lookup(qname)
+        if isinstance(hit, Function):
+            return hit
+        if isinstance(hit, ClassInfo):
+            # calling a class runs its __init__
+            return hit.methods.get("__init__")
+        return None
+
+    def class_(self, qname: str | None) -> ClassInfo | None:
+        hit = self.lookup(qname)
+        return hit if isinstance(hit, ClassInfo) else None
+
+    def subclasses_of(self, *bases: str) -> list[ClassInfo]:
+        """Project classes deriving (transitively, within the project) from any of `bases`.
+
+        `bases` are dotted names or bare class names (matched on the last part).
+        """
+        wanted = set(bases)
+        memo: dict[str, bool] = {}
+
+        def derives(cls: ClassInfo, seen: frozenset[str]) -> bool:
+            if cls.fqname in memo:
+                return memo[cls.fqname]
+            result = False
+            for b in cls.bases:
+                last = b.rsplit(".", 1)[-1]
+                if b in wanted or last in wanted:
+                    result = True
+                    break
+                parent = self.class_(b)
+                if parent is not None and parent.fqname not in seen and derives(
+                    parent, seen | {cls.fqname}
+                ):
+                    result = True
+                    break
+            memo[cls.fqname] = result
+            return result
+
+        return [c for c in self.classes.values() if derives(c, frozenset())]
+
+    def enclosing_function(self, path: str, line: int) -> Function | None:
+        best: Function | None = None
+        for fn in self.modules[path].functions if path in self.modules else []:
+            end = fn.node.end_lineno or fn.node.lineno
+            if fn.node.lineno <= line <= end and (best is None or fn.node.lineno >= best.node.lineno):
+                best = fn
+        return best
+
+    # --- values ------------------------------------------------------------------
+    def string_value(self, module: Module, expr: ast.expr | None, depth: int = 0) -> str | None:
+        """The string an expression stands for, when it can be known statically.
+
+        Literals, module constants (imported too), class constants, settings defaults
+        (`settings.orders_topic`, `get_settings().kafka.topic`), and f-strings of those.
+        """
+        if expr is None or depth > 8:
+            return None
+        if isinstance(expr, ast.Constant):
+            return expr.value if isinstance(expr.value, str) else None
+        if isinstance(expr, ast.JoinedStr):
+            parts: list[str] = []
+            for v in expr.values:
+                if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                    parts.append(v.value)
+                elif isinstance(v, ast.FormattedValue):
+                    inner = self.string_value(module, v.value, depth + 1)
+                    if inner is None:
+                        return None
+                    parts.append(inner)
+            return "".join(parts)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            left = self.string_value(module, expr.left, depth + 1)
+            right = self.string_value(module, expr.right, depth + 1)
+            return left + right if left is not None and right is not None else None
+        if isinstance(expr, ast.Name):
+            if expr.id in module.constants:
+                return module.constants[expr.id]
+            qname = module.imports.get(expr.id)
+            if qname:
+                return self.constant(qname, depth + 1)
+            return None
+        if isinstance(expr, ast.Attribute):
+            return self._attribute_value(module, expr, depth)
+        return None
+
+    def constant(self, qname: str, depth: int = 0) -> str | None:
+        if depth > 8:
+            return None
+        mod, _, attr = qname.rpartition(".")
+        m = self.by_name.get(mod)
+        if m is not None:
+            if attr in m.constants:
+                return m.constants[attr]
+            if attr in m.imports and m.imports[attr] != qname:
+                return self.constant(m.imports[attr], depth + 1)
+        cls = self.class_(mod)
+        if cls is not None and attr in cls.constants:
+            return cls.constants[attr]
+        return None
+
+    def _attribute_value(self, module: Module, expr: ast.Attribute, depth: int) -> str | None:
+        # Class.CONST / module.CONST
+        text = dotted(expr)
+        if text:
+            head, _, rest = text.partition(".")
+            base = module.imports.get(head)
+            if base is None and head in {c.name for c in module.classes}:
+                base = f"{module.name}.{head}"
+            if base:
+                val = self.constant(f"{base}.{rest}", depth + 1)
+                if val is not None:
+                    return val
+        # settings.x / get_settings().x / self.settings.x / settings.kafka.x
+        return self.settings_default(expr.attr)
+
+    def settings_default(self, field_name: str) -> str | None:
+        """Default of a settings field of that name, if exactly one settings class has one."""
+        values = {
+            s.fields[field_name]
+            for s in self.settings.values()
+            if isinstance(s.fields.get(field_name), str)
+        }
+        if len(values) == 1:
+            value = next(iter(values))
+            return value if isinstance(value, str) else None
+        return None
+
+
+def build_index(
+    root: Path,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> ProjectIndex:
+    from fastapi_review.index import data, kafka, routes, tests
+
+    index = ProjectIndex(root=root)
+    paths, skipped = discover(root, include or [], exclude or [])
+    index.skipped.extend(skipped)
+    for rel in paths:
+        src = read_source(root, rel)
+        if isinstance(src, SkippedFile):
+            index.skipped.append(src)
+            continue
+        tree = parse(src)
+        if isinstance(tree, SkippedFile):
+            index.skipped.append(tree)
+            continue
+        _add_module(index, src, tree)
+    for m in index.modules.values():
+        collect_definitions(m, index.classes)
+        for fn in m.functions:
+            index.functions[fn.fqname] = fn
+    _read_extra_files(index)
+    data.collect(index)
+    routes.collect(index)
+    kafka.collect(index)
+    tests.collect(index)
+    return index
+
+
+def _add_module(index: ProjectIndex, src: SourceFile, tree: ast.Module) -> None:
+    name, is_pkg = module_name(src.path)
+    m = Module(
+        path=src.path,
+        name=name,
+        tree=tree,
+        lines=src.text.splitlines(),
+        is_test=is_test_path(src.path),
+        is_package=is_pkg,
+    )
+    collect_imports(m)
+    collect_constants(m)
+    index.modules[src.path] = m
+    index.by_name.setdefault(name, m)
+
+
+EXTRA_FILE_NAMES = (
+    "docker-compose.yml",
+    "docker-compose.yaml",
+    "compose.yml",
+    "compose.yaml",
+    "alembic.ini",
+    "pyproject.toml",
+    ".pre-commit-config.yaml",
+    "Dockerfile",
+    ".env.example",
+    "setup.cfg",
+    "pytest.ini",
+)
+
+
+def _read_extra_files(index: ProjectIndex) -> None:
+    for name in EXTRA_FILE_NAMES:
+        p = index.root / name
+        if p.is_file():
+            try:
+                index.extra_files[name] = p.read_text("utf-8", errors="replace")
+            except OSError:
+                continue

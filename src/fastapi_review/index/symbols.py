@@ -1,0 +1,504 @@
+"""Modules, imports, functions with their calls, classes: the symbol layer of the index."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+OFFLOADERS = {
+    "asyncio.to_thread",
+    "anyio.to_thread.run_sync",
+    "starlette.concurrency.run_in_threadpool",
+    "fastapi.concurrency.run_in_threadpool",
+    "run_in_threadpool",
+    "asyncer.asyncify",
+}
+OFFLOAD_METHODS = {"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"}
+
+FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass
+class Call:
+    """One call site inside a function."""
+
+    node: ast.Call
+    target: str | None  # resolved dotted name, e.g. "requests.get" or "app.svc.Pricing.quote"
+    text: str  # the callee as written, e.g. "self.client.get"
+    line: int
+    awaited: bool
+    offloaded: bool
+
+
+@dataclass
+class Function:
+    module: str  # module dotted name
+    path: str  # file path
+    qualname: str  # "Class.method", "func", "outer.inner"
+    node: FuncNode
+    class_name: str | None
+    calls: list[Call] = field(default_factory=list)
+    local_types: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def is_async(self) -> bool:
+        return isinstance(self.node, ast.AsyncFunctionDef)
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+    @property
+    def fqname(self) -> str:
+        return f"{self.module}.{self.qualname}"
+
+
+@dataclass
+class ClassInfo:
+    module: str
+    path: str
+    name: str
+    node: ast.ClassDef
+    bases: list[str]  # resolved dotted names (or the text when unresolved)
+    methods: dict[str, Function] = field(default_factory=dict)
+    # attribute -> resolved type name (from annotations and self.x = Cls(...))
+    attr_types: dict[str, str] = field(default_factory=dict)
+    # class-level constant strings (Topics.ORDER_CREATED = "orders.created")
+    constants: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fqname(self) -> str:
+        return f"{self.module}.{self.name}"
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+
+@dataclass
+class Module:
+    path: str
+    name: str
+    tree: ast.Module
+    lines: list[str]
+    is_test: bool
+    is_package: bool = False
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    import_lines: dict[str, int] = field(default_factory=dict)  # qualified module -> first line
+    constants: dict[str, str] = field(default_factory=dict)
+    assigned_calls: dict[str, str] = field(default_factory=dict)  # x = Cls(...) at module level
+    functions: list[Function] = field(default_factory=list)
+    classes: list[ClassInfo] = field(default_factory=list)
+
+    def line_text(self, line: int) -> str:
+        if 1 <= line <= len(self.lines):
+            return self.lines[line - 1].strip()
+        return ""
+
+    @property
+    def package(self) -> str:
+        return self.name if self.is_package else self.name.rpartition(".")[0]
+
+
+def module_name(path: str) -> tuple[str, bool]:
+    parts = path[:-3].split("/")
+    if parts and parts[0] == "src" and len(parts) > 1:
+        parts = parts[1:]
+    is_pkg = parts[-1] == "__init__"
+    if is_pkg:
+        parts = parts[:-1]
+    return ".".join(parts) or "__init__", is_pkg
+
+
+def is_test_path(path: str) -> bool:
+    parts = path.split("/")
+    base = parts[-1]
+    return (
+        base.startswith("test_")
+        or base.endswith("_test.py")
+        or base == "conftest.py"
+        or any(p in {"tests", "test"} for p in parts[:-1])
+    )
+
+
+def dotted(expr: ast.expr) -> str | None:
+    """`a.b.c` as text, or None for anything that is not a name chain."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = dotted(expr.value)
+        return f"{base}.{expr.attr}" if base else None
+    return None
+
+
+def call_chain_text(expr: ast.expr) -> str:
+    """A readable form of a callee, tolerant of calls inside the chain: `a().b.c`."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return f"{call_chain_text(expr.value)}.{expr.attr}"
+    if isinstance(expr, ast.Call):
+        return f"{call_chain_text(expr.func)}()"
+    if isinstance(expr, ast.Await):
+        return call_chain_text(expr.value)
+    return "<expr>"
+
+
+def _resolve_relative(module: Module, level: int, name: str | None) -> str:
+    base = module.package
+    for _ in range(level - 1):
+        base = base.rpartition(".")[0]
+    if name:
+        return f"{base}.{name}" if base else name
+    return base
+
+
+def collect_imports(module: Module) -> None:
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    module.imports[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    module.imports.setdefault(top, top)
+                module.import_lines.setdefault(alias.name, node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            src = (
+                _resolve_relative(module, node.level, node.module)
+                if node.level
+                else (node.module or "")
+            )
+            module.import_lines.setdefault(src, node.lineno)
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                module.imports[alias.asname or alias.name] = f"{src}.{alias.name}"
+
+
+def collect_constants(module: Module) -> None:
+    for node in module.tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        for t in targets:
+            if not isinstance(t, ast.Name) or value is None:
+                continue
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                module.constants[t.id] = value.value
+            elif isinstance(value, ast.Call):
+                target = dotted(value.func)
+                if target:
+                    module.assigned_calls[t.id] = target
+
+
+class _FunctionScanner(ast.NodeVisitor):
+    """Collects the calls of one function body, not descending into nested defs/classes."""
+
+    def __init__(self, index_resolver: Resolver, fn: Function, cls: ClassInfo | None) -> None:
+        self.r = index_resolver
+        self.fn = fn
+        self.cls = cls
+        self.await_depth = 0
+        self.offload_depth = 0
+        self._awaited: set[int] = set()
+
+    def scan(self) -> None:
+        node = self.fn.node
+        for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+            if arg.annotation is not None:
+                t = self.r.annotation_type(arg.annotation)
+                if t:
+                    self.fn.local_types[arg.arg] = t
+        for stmt in node.body:
+            self.visit(stmt)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        return
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        return
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        return
+
+    def visit_Await(self, node: ast.Await) -> None:
+        if isinstance(node.value, ast.Call):
+            self._awaited.add(id(node.value))
+        self.generic_visit(node)
+
+    def _bind(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            t = self.r.expr_type(value, self.fn, self.cls)
+            if t:
+                self.fn.local_types[target.id] = t
+            elif target.id in self.fn.local_types:
+                del self.fn.local_types[target.id]
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for t in node.targets:
+            self._bind(t, node.value)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            t = self.r.annotation_type(node.annotation)
+            if t:
+                self.fn.local_types[node.target.id] = t
+            elif node.value is not None:
+                self._bind(node.target, node.value)
+        self.generic_visit(node)
+
+    def _visit_with(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            if item.optional_vars is not None:
+                self._bind(item.optional_vars, item.context_expr)
+        self.generic_visit(node)
+
+    def visit_With(self, node: ast.With) -> None:
+        self._visit_with(node)
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
+        self._visit_with(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        target = self.r.callee(node.func, self.fn, self.cls)
+        offloader = self._is_offloader(node, target)
+        self.fn.calls.append(
+            Call(
+                node=node,
+                target=target,
+                text=call_chain_text(node.func),
+                line=node.lineno,
+                awaited=id(node) in self._awaited,
+                offloaded=self.offload_depth > 0,
+            )
+        )
+        self.visit(node.func)
+        if offloader:
+            self.offload_depth += 1
+        for a in node.args:
+            self.visit(a)
+        for k in node.keywords:
+            self.visit(k.value)
+        if offloader:
+            self.offload_depth -= 1
+
+    @staticmethod
+    def _is_offloader(node: ast.Call, target: str | None) -> bool:
+        if target in OFFLOADERS:
+            return True
+        return isinstance(node.func, ast.Attribute) and node.func.attr in OFFLOAD_METHODS
+
+
+class Resolver:
+    """Resolves names in one module to dotted, project-wide names."""
+
+    def __init__(self, module: Module, classes_by_name: dict[str, ClassInfo]) -> None:
+        self.module = module
+        self.classes = classes_by_name  # fq class name -> info (filled lazily across modules)
+        self.local_defs: set[str] = {
+            n.name
+            for n in module.tree.body
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        }
+
+    def name(self, ident: str) -> str:
+        if ident in self.module.imports:
+            return self.module.imports[ident]
+        if ident in self.local_defs or ident in self.module.assigned_calls:
+            return f"{self.module.name}.{ident}"
+        return ident
+
+    def dotted(self, expr: ast.expr) -> str | None:
+        text = dotted(expr)
+        if text is None:
+            return None
+        head, _, rest = text.partition(".")
+        base = self.name(head)
+        return f"{base}.{rest}" if rest else base
+
+    def annotation_type(self, ann: ast.expr) -> str | None:
+        # Annotated[X, Depends(...)] -> X ; Optional[X] / X | None -> X ; "X" -> X
+        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+            try:
+                ann = ast.parse(ann.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(ann, ast.Subscript):
+            outer = dotted(ann.value) or ""
+            inner = ann.slice
+            if outer.endswith(("Annotated", "Optional")):
+                first = inner.elts[0] if isinstance(inner, ast.Tuple) else inner
+                return self.annotation_type(first)
+            return None
+        if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+            for side in (ann.left, ann.right):
+                if not (isinstance(side, ast.Constant) and side.value is None):
+                    return self.annotation_type(side)
+            return None
+        return self.dotted(ann)
+
+    def expr_type(self, value: ast.expr, fn: Function | None, cls: ClassInfo | None) -> str | None:
+        """The type a value has when it is a constructor call or a known-typed name."""
+        if isinstance(value, ast.Await):
+            return None
+        if isinstance(value, ast.Call):
+            target = self.callee(value.func, fn, cls)
+            if target is None:
+                return None
+            last = target.rsplit(".", 1)[-1]
+            if last[:1].isupper():
+                return target
+            # factory functions with a known return type are resolved by the call graph later
+            return f"{target}()"
+        if isinstance(value, ast.Name) and fn is not None:
+            return fn.local_types.get(value.id)
+        return None
+
+    def callee(self, func: ast.expr, fn: Function | None, cls: ClassInfo | None) -> str | None:
+        if isinstance(func, ast.Name):
+            if fn is not None and func.id in fn.local_types:
+                return fn.local_types[func.id]
+            return self.name(func.id)
+        if isinstance(func, ast.Attribute):
+            base = func.value
+            if isinstance(base, ast.Name):
+                if base.id in {"self", "cls"} and cls is not None:
+                    if func.attr in cls.methods or not cls.attr_types.get(func.attr):
+                        return f"{cls.fqname}.{func.attr}"
+                    return f"{cls.fqname}.{func.attr}"
+                if fn is not None and base.id in fn.local_types:
+                    return f"{fn.local_types[base.id]}.{func.attr}"
+                return f"{self.name(base.id)}.{func.attr}"
+            if (
+                isinstance(base, ast.Attribute)
+                and isinstance(base.value, ast.Name)
+                and base.value.id in {"self", "cls"}
+                and cls is not None
+            ):
+                t = cls.attr_types.get(base.attr)
+                if t:
+                    return f"{t}.{func.attr}"
+                return f"{cls.fqname}.{base.attr}.{func.attr}"
+            if isinstance(base, ast.Call):
+                inner = self.callee(base.func, fn, cls)
+                return f"{inner}().{func.attr}" if inner else None
+            inner_text = self.dotted(base)
+            if inner_text:
+                return f"{inner_text}.{func.attr}"
+        return None
+
+
+def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -> None:
+    """Functions (with calls) and classes of one module."""
+    resolver = Resolver(module, classes_by_name)
+
+    def add_class(node: ast.ClassDef, prefix: str) -> None:
+        bases = [resolver.dotted(b) or ast.unparse(b) for b in node.bases]
+        info = ClassInfo(module.name, module.path, f"{prefix}{node.name}", node, bases)
+        module.classes.append(info)
+        classes_by_name[info.fqname] = info
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                t = resolver.annotation_type(stmt.annotation)
+                if t:
+                    info.attr_types[stmt.target.id] = t
+                if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+                    info.constants[stmt.target.id] = stmt.value.value
+            elif isinstance(stmt, ast.Assign):
+                for tgt in stmt.targets:
+                    if (
+                        isinstance(tgt, ast.Name)
+                        and isinstance(stmt.value, ast.Constant)
+                        and isinstance(stmt.value.value, str)
+                    ):
+                        info.constants[tgt.id] = stmt.value.value
+        # self.x = Cls(...) / self.x = typed_param in any method
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                params: dict[str, str] = {}
+                for arg in [*stmt.args.args, *stmt.args.kwonlyargs]:
+                    if arg.annotation is not None:
+                        t = resolver.annotation_type(arg.annotation)
+                        if t:
+                            params[arg.arg] = t
+                for sub in ast.walk(stmt):
+                    tgt_val: tuple[ast.expr, ast.expr | None, ast.expr | None] | None = None
+                    if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
+                        tgt_val = (sub.targets[0], sub.value, None)
+                    elif isinstance(sub, ast.AnnAssign):
+                        tgt_val = (sub.target, sub.value, sub.annotation)
+                    if tgt_val is None:
+                        continue
+                    tgt, val, ann = tgt_val
+                    if not (
+                        isinstance(tgt, ast.Attribute)
+                        and isinstance(tgt.value, ast.Name)
+                        and tgt.value.id == "self"
+                    ):
+                        continue
+                    t = resolver.annotation_type(ann) if ann is not None else None
+                    if t is None and isinstance(val, ast.Call):
+                        t = resolver.callee(val.func, None, None)
+                    if t is None and isinstance(val, ast.Name):
+                        t = params.get(val.id)
+                    if t:
+                        info.attr_types.setdefault(tgt.attr, t)
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                add_function(stmt, f"{prefix}{node.name}.", info)
+            elif isinstance(stmt, ast.ClassDef):
+                add_class(stmt, f"{prefix}{node.name}.")
+
+    def add_function(node: FuncNode, prefix: str, cls: ClassInfo | None) -> None:
+        fn = Function(
+            module.name, module.path, f"{prefix}{node.name}", node, cls.name if cls else None
+        )
+        module.functions.append(fn)
+        if cls is not None:
+            cls.methods[node.name] = fn
+        for stmt in ast.walk(node):
+            if stmt is node:
+                continue
+        # nested defs become their own functions
+        for child in _direct_nested(node):
+            if isinstance(child, ast.ClassDef):
+                add_class(child, f"{prefix}{node.name}.")
+            else:
+                add_function(child, f"{prefix}{node.name}.", cls)
+
+    for stmt in module.tree.body:
+        if isinstance(stmt, ast.ClassDef):
+            add_class(stmt, "")
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            add_function(stmt, "", None)
+        elif isinstance(stmt, ast.If | ast.Try):
+            for sub in ast.walk(stmt):
+                if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.col_offset == 4:
+                    add_function(sub, "", None)
+
+    # calls are scanned after all classes of the module are known
+    by_name = {c.name: c for c in module.classes}
+    for fn in module.functions:
+        cls = by_name.get(fn.qualname.rsplit(".", 1)[0]) if fn.class_name else None
+        _FunctionScanner(resolver, fn, cls).scan()
+
+
+def _direct_nested(node: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+    out: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = []
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.append(cur)
+            continue
+        stack.extend(ast.iter_child_nodes(cur))
+    return sorted(out, key=lambda n: n.lineno)
