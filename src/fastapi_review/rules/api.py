@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
+from typing import ClassVar
 
+from fastapi_review.index.routes import Route
 from fastapi_review.models import Finding
-from fastapi_review.rules.base import Context, Rule
+from fastapi_review.rules.base import Context, Example, Rule
 
 
 class MissingResponseModel(Rule):
@@ -22,7 +25,7 @@ class MissingResponseModel(Rule):
         any extra attribute of the returned object (internal ids, secrets) is sent.
     """
     fix = "Declare `response_model=SomeSchema` or annotate the return type with a Pydantic model."
-    bad = [
+    bad: ClassVar[list[Example]] = [
         """
         from fastapi import APIRouter
 
@@ -33,7 +36,7 @@ class MissingResponseModel(Rule):
             return {"id": item_id}
         """
     ]
-    good = [
+    good: ClassVar[list[Example]] = [
         """
         from fastapi import APIRouter
         from pydantic import BaseModel
@@ -74,4 +77,386 @@ class MissingResponseModel(Rule):
                 route.file,
                 route.line,
                 f"{route.method} {route.path} declares no response model and no return annotation",
+            )
+
+
+# --- helpers -------------------------------------------------------------------------
+
+_RAW_BODY_TYPES = {"dict", "Dict", "Any", "typing.Any", "object", "Mapping", "JSON"}
+_REQUEST_READS = {"json", "body", "form"}
+_CREATE_PREFIXES = ("create", "add", "register", "insert", "new")
+_ERROR_KEYS = {"error", "errors", "error_message"}
+
+
+def _unique_routes(ctx: Context) -> list[Route]:
+    """One route per (file, decorator line): a router included twice is one piece of code."""
+    seen: set[tuple[str, int, str]] = set()
+    out: list[Route] = []
+    for route in ctx.index.routes:
+        key = (route.file, route.line, route.method)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(route)
+    return out
+
+
+def _base_annotation(text: str) -> str:
+    """`Annotated[dict, Body()]` / `dict[str, Any] | None` -> `dict`."""
+    t = text.strip()
+    if t.startswith("Annotated["):
+        t = t[len("Annotated[") :].split(",", 1)[0]
+    t = t.replace("Optional[", "").rstrip("]").split("|", 1)[0].strip()
+    return t.split("[", 1)[0].strip()
+
+
+def _args(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    a = fn.args
+    return [*a.posonlyargs, *a.args, *a.kwonlyargs]
+
+
+def _request_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    out: set[str] = set()
+    for arg in _args(fn):
+        if arg.annotation is not None and _base_annotation(ast.unparse(arg.annotation)).endswith(
+            "Request"
+        ):
+            out.add(arg.arg)
+    return out
+
+
+def _own_nodes(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
+    """Nodes of a function body, not descending into nested functions or classes."""
+    stack: list[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                stack.append(child)
+
+
+def _mentions_status(fn: ast.FunctionDef | ast.AsyncFunctionDef, code: int) -> bool:
+    for node in _own_nodes(fn):
+        if isinstance(node, ast.Constant) and node.value == code:
+            return True
+        if isinstance(node, ast.Attribute) and node.attr.startswith(f"HTTP_{code}"):
+            return True
+    return False
+
+
+def _kw(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _has_error_key(expr: ast.expr | None) -> bool:
+    return isinstance(expr, ast.Dict) and any(
+        isinstance(k, ast.Constant) and k.value in _ERROR_KEYS for k in expr.keys
+    )
+
+
+class UnvalidatedInput(Rule):
+    id = "API002"
+    name = "route-reads-raw-input"
+    category = "api.unvalidated-input"
+    what = """
+        A route whose body parameter is typed `dict` / `Any` (or has no type), or that reads
+        the raw request with `await request.json()`, `request.body()` or `request.form()`.
+    """
+    why = """
+        FastAPI validates only what a Pydantic model describes. A raw dict reaches the
+        service layer unchecked: missing fields become KeyErrors (500s), wrong types and
+        out-of-range values are stored, and the OpenAPI document shows no request schema.
+    """
+    fix = "Declare a Pydantic model for the body and take it as a typed parameter."
+    bad: ClassVar[list[Example]] = [
+        """
+        from typing import Any
+        from fastapi import APIRouter, Request
+
+        router = APIRouter()
+
+        @router.post("/orders", status_code=201)
+        async def create_order(payload: dict[str, Any]) -> dict[str, Any]:  # expect
+            return payload
+
+        @router.post("/raw", status_code=201)
+        async def create_raw(request: Request) -> dict[str, str]:
+            data = await request.json()  # expect
+            return {"id": data["id"]}
+        """
+    ]
+    good: ClassVar[list[Example]] = [
+        """
+        from fastapi import APIRouter, Request
+        from pydantic import BaseModel
+
+        router = APIRouter()
+
+        class OrderIn(BaseModel):
+            sku: str
+
+        @router.post("/orders", status_code=201)
+        async def create_order(payload: OrderIn, request: Request) -> OrderIn:
+            request.state.seen = True
+            return payload
+
+        @router.get("/orders")
+        async def list_orders(limit: int = 10, q: str | None = None) -> list[OrderIn]:
+            return []
+        """
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        done: set[tuple[str, int]] = set()
+        for route in _unique_routes(ctx):
+            node = route.function.node
+            if (route.file, node.lineno) in done:
+                continue
+            done.add((route.file, node.lineno))
+            args = {a.arg: a for a in _args(node)}
+            for p in route.params:
+                if p.kind != "body":
+                    continue
+                base = _base_annotation(p.annotation) if p.annotation else ""
+                if base and base not in _RAW_BODY_TYPES and not base.startswith("dict"):
+                    continue
+                if not base and "Body(" not in p.default:
+                    continue
+                arg = args.get(p.name)
+                yield self.finding(
+                    ctx,
+                    route.file,
+                    arg.lineno if arg is not None else node.lineno,
+                    f"{route.method} {route.path} takes body `{p.name}` as "
+                    f"`{p.annotation or 'untyped'}` instead of a Pydantic model",
+                )
+            requests = _request_params(node)
+            for sub in _own_nodes(node):
+                if (
+                    isinstance(sub, ast.Call)
+                    and isinstance(sub.func, ast.Attribute)
+                    and sub.func.attr in _REQUEST_READS
+                    and isinstance(sub.func.value, ast.Name)
+                    and sub.func.value.id in requests
+                ):
+                    yield self.finding(
+                        ctx,
+                        route.file,
+                        sub.lineno,
+                        f"{route.method} {route.path} reads the raw request body with "
+                        f"`{sub.func.value.id}.{sub.func.attr}()` instead of a Pydantic model",
+                    )
+
+
+class StatusCode(Rule):
+    id = "API003"
+    name = "wrong-status-code"
+    category = "api.status-code"
+    what = """
+        A POST route that creates something (handler named `create_*`, `add_*`,
+        `register_*`, ...) without `status_code=201`; a DELETE route that returns no body
+        without `status_code=204`; a route that returns an error dict (`{"error": ...}`)
+        with the default 200. POST actions (`/cancel`, `/release`, `/search`) keep 200.
+    """
+    why = """
+        Clients and gateways act on the status code: a create answered with 200 hides
+        that a resource now exists, and an error answered with 200 is counted as success
+        by retries, monitoring and every generated client.
+    """
+    fix = """
+        Set `status_code=201` on create routes and `status_code=204` on DELETE routes without
+        a body; raise `HTTPException` (or a domain error mapped by an exception handler)
+        instead of returning an error dict.
+    """
+    bad: ClassVar[list[Example]] = [
+        """
+        from fastapi import APIRouter
+        from pydantic import BaseModel
+
+        router = APIRouter()
+
+        class Item(BaseModel):
+            id: int
+
+        @router.post("/items", response_model=Item)  # expect
+        async def create_item(item: Item) -> Item:
+            return item
+
+        @router.delete("/items/{item_id}")  # expect
+        async def delete_item(item_id: int) -> None:
+            return None
+
+        @router.get("/items/{item_id}", response_model=Item)
+        async def get_item(item_id: int) -> Item | dict[str, str]:
+            if item_id < 0:
+                return {"error": "not found"}  # expect
+            return Item(id=item_id)
+        """
+    ]
+    good: ClassVar[list[Example]] = [
+        """
+        from fastapi import APIRouter, HTTPException, status
+        from pydantic import BaseModel
+
+        router = APIRouter()
+
+        class Item(BaseModel):
+            id: int
+
+        @router.post("/items", response_model=Item, status_code=status.HTTP_201_CREATED)
+        async def create_item(item: Item) -> Item:
+            return item
+
+        @router.post("/items/{item_id}/cancel", response_model=Item)
+        async def cancel_item(item_id: int) -> Item:
+            return Item(id=item_id)
+
+        @router.delete("/items/{item_id}", status_code=204)
+        async def delete_item(item_id: int) -> None:
+            return None
+
+        @router.delete("/carts/{cart_id}", response_model=Item)
+        async def remove_cart(cart_id: int) -> Item:
+            return Item(id=cart_id)
+
+        @router.get("/items/{item_id}", response_model=Item)
+        async def get_item(item_id: int) -> Item:
+            if item_id < 0:
+                raise HTTPException(status_code=404, detail={"error": "not found"})
+            return Item(id=item_id)
+        """
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        done: set[tuple[str, int]] = set()
+        for route in _unique_routes(ctx):
+            fn = route.function.node
+            if (route.file, route.line) in done:
+                continue
+            done.add((route.file, route.line))
+            code = route.status_code
+            if (
+                route.method == "POST"
+                and code in {None, 200}
+                and fn.name.lower().startswith(_CREATE_PREFIXES)
+                and not _mentions_status(fn, 201)
+                and not _mentions_status(fn, 202)
+            ):
+                yield self.finding(
+                    ctx,
+                    route.file,
+                    route.line,
+                    f"POST {route.path} creates a resource (`{fn.name}`) but answers "
+                    f"{code or 200} instead of 201",
+                )
+            if (
+                route.method == "DELETE"
+                and code in {None, 200}
+                and route.response_model is None
+                and route.return_annotation in {None, "None"}
+                and not _returns_value(fn)
+                and not _mentions_status(fn, 204)
+            ):
+                yield self.finding(
+                    ctx,
+                    route.file,
+                    route.line,
+                    f"DELETE {route.path} returns no body but answers {code or 200} instead of 204",
+                )
+            for sub in _own_nodes(fn):
+                if not isinstance(sub, ast.Return) or sub.value is None:
+                    continue
+                value = sub.value
+                if _has_error_key(value) or (
+                    isinstance(value, ast.Call)
+                    and (dotted_name(value.func) or "").endswith("JSONResponse")
+                    and _kw(value, "status_code") is None
+                    and _has_error_key(value.args[0] if value.args else _kw(value, "content"))
+                ):
+                    yield self.finding(
+                        ctx,
+                        route.file,
+                        sub.lineno,
+                        f"{route.method} {route.path} returns an error body with status 200",
+                    )
+
+
+def _returns_value(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(
+        isinstance(n, ast.Return)
+        and n.value is not None
+        and not (isinstance(n.value, ast.Constant) and n.value.value is None)
+        for n in _own_nodes(fn)
+    )
+
+
+def dotted_name(expr: ast.expr) -> str | None:
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = dotted_name(expr.value)
+        return f"{base}.{expr.attr}" if base else None
+    return None
+
+
+class OpenApiDocs(Rule):
+    id = "API004"
+    name = "route-without-openapi-docs"
+    category = "api.openapi-docs"
+    what = """
+        A route with neither `summary=` / `description=` in its decorator nor a docstring
+        on its handler (FastAPI uses the docstring as the operation description).
+    """
+    why = """
+        The OpenAPI document is the contract other teams read; an operation without a
+        summary or description shows only its generated name.
+    """
+    fix = "Add `summary=` to the decorator or a docstring to the handler."
+    bad: ClassVar[list[Example]] = [
+        """
+        from fastapi import APIRouter
+
+        router = APIRouter()
+
+        @router.get("/ping", response_model=dict)  # expect
+        async def ping() -> dict[str, str]:
+            return {"status": "ok"}
+        """
+    ]
+    good: ClassVar[list[Example]] = [
+        """
+        from fastapi import APIRouter
+
+        router = APIRouter()
+
+        @router.get("/ping", summary="Liveness probe")
+        async def ping() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @router.get("/pong")
+        async def pong() -> dict[str, str]:
+            \"\"\"Answers pong.\"\"\"
+            return {"status": "ok"}
+        """
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        done: set[tuple[str, int]] = set()
+        for route in _unique_routes(ctx):
+            if (route.file, route.line) in done:
+                continue
+            done.add((route.file, route.line))
+            dec = route.decorator
+            if dec is not None and any(
+                k.arg in {"summary", "description", "include_in_schema"} for k in dec.keywords
+            ):
+                continue
+            if ast.get_docstring(route.function.node):
+                continue
+            yield self.finding(
+                ctx,
+                route.file,
+                route.line,
+                f"{route.method} {route.path} has no summary, description or docstring",
             )
