@@ -155,6 +155,7 @@ class Review(BaseModel):
     files_reviewed: list[str] = Field(default_factory=list)
     skipped: list[SkippedFile] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    stats: dict[str, Any] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
 
     @property

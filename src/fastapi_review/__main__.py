@@ -1,0 +1,3 @@
+from fastapi_review.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""One pipeline, data flowing one way:
+
+workspace -> index -> (probes || rules) -> trace -> verdict -> Review (rendered by render/*)
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+from fastapi_review import __version__
+from fastapi_review.design import DesignDoc, read_design
+from fastapi_review.errors import UsageError
+from fastapi_review.index.project import ProjectIndex, build_index
+from fastapi_review.models import ChangeInfo, Finding, Review
+from fastapi_review.probes import GateRun, run_gates
+from fastapi_review.rules.base import Context
+from fastapi_review.rules.engine import run_rules
+from fastapi_review.trace import trace_requirements
+from fastapi_review.verdict import decide
+from fastapi_review.workspace import Workspace
+
+# progress(stage, state): state is "start" or "done"
+Progress = Callable[[str, str], None]
+
+
+def _noop(stage: str, state: str) -> None:
+    return None
+
+
+def dedupe(tool_findings: list[Finding], own: list[Finding]) -> list[Finding]:
+    """Drop a tool's finding when one of our rules reports the same category at the same place."""
+    places = {(f.category, f.path, f.line) for f in own}
+    return [f for f in tool_findings if (f.category, f.path, f.line) not in places]
+
+
+def stats(index: ProjectIndex) -> dict[str, int]:
+    public = [
+        fn
+        for m in index.source_modules
+        for fn in m.functions
+        if not fn.name.startswith("_") and "." not in fn.qualname.replace(f"{fn.class_name}.", "", 1)
+    ]
+
+    def annotated(fn_node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        args = [a for a in [*fn_node.args.args, *fn_node.args.kwonlyargs] if a.arg not in {"self", "cls"}]
+        return fn_node.returns is not None and all(a.annotation is not None for a in args)
+
+    return {
+        "modules": len(index.modules),
+        "source_modules": len(index.source_modules),
+        "test_modules": len(index.test_modules),
+        "functions": sum(len(m.functions) for m in index.source_modules),
+        "async_functions": sum(1 for m in index.source_modules for fn in m.functions if fn.is_async),
+        "routes": len(index.routes),
+        "pydantic_models": len(index.pydantic_models),
+        "orm_models": len(index.orm_models),
+        "settings_classes": len(index.settings),
+        "kafka_producers": sum(1 for k in index.kafka_clients if k.role == "producer"),
+        "kafka_consumers": sum(1 for k in index.kafka_clients if k.role == "consumer"),
+        "tests": len(index.tests),
+        "public_functions": len(public),
+        "annotated_functions": sum(1 for fn in public if annotated(fn.node)),
+    }
+
+
+def run_review(ws: Workspace, progress: Progress = _noop) -> Review:
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+
+    def timed(stage: str, start: float) -> None:
+        timings[stage] = round(time.perf_counter() - start, 3)
+        progress(stage, "done")
+
+    t = time.perf_counter()
+    progress("index", "start")
+    index = build_index(ws.root, ws.config.include, ws.config.exclude)
+    if not index.modules and not any(s.path.endswith(".py") for s in index.skipped):
+        raise UsageError(f"no Python code found in {ws.root}")
+    timed("index", t)
+
+    doc: DesignDoc | None = None
+    design_problems: list[str] = []
+    if ws.design is not None:
+        t = time.perf_counter()
+        progress("design", "start")
+        doc = read_design(ws.design)
+        design_problems = list(doc.problems)
+        timed("design", t)
+    else:
+        design_problems.append("no tech design found (tech-design.md, docs/tech-design.md or --design)")
+
+    ctx = Context(
+        index=index,
+        config=ws.config,
+        change=ws.change,
+        requirements=doc.requirements if doc else [],
+        design_text=doc.text if doc else "",
+    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gates") as pool:
+        progress("gates", "start")
+        t_gates = time.perf_counter()
+        gates_future = pool.submit(run_gates, ws, index)
+        t = time.perf_counter()
+        progress("rules", "start")
+        rule_run = run_rules(ctx)
+        timed("rules", t)
+        gate_run: GateRun = gates_future.result()
+        timed("gates", t_gates)
+    for err in rule_run.errors:
+        notes.append(f"rule failed and was skipped: {err}")
+
+    own = rule_run.findings
+    tool = dedupe(gate_run.findings, own)
+    t = time.perf_counter()
+    progress("trace", "start")
+    traced = trace_requirements(
+        ctx.requirements, ctx, gate_run.coverage, gate_run.gates, own + tool
+    )
+    timed("trace", t)
+    findings = own + tool + traced.findings
+    for f in findings:
+        f.in_change = ws.change.touches(f.path, f.line)
+    findings.sort(key=lambda f: f.sort_key())
+
+    scores, recommendation = decide(
+        traced.traced, findings, gate_run.gates, gate_run.coverage, ws.config
+    )
+    if not ws.change.git:
+        notes.append(f"change: {ws.change.reason}")
+    changed = sorted(ws.change.files) if ws.change.git else []
+    design_rel: str | None = None
+    if ws.design is not None:
+        try:
+            design_rel = ws.design.resolve().relative_to(ws.root).as_posix()
+        except ValueError:
+            design_rel = str(ws.design)
+    return Review(
+        tool_version=__version__,
+        project_name=ws.root.name,
+        root=str(ws.root),
+        design=design_rel,
+        date=date.today().isoformat(),
+        change=ChangeInfo(
+            git=ws.change.git,
+            reason=ws.change.reason,
+            base=ws.change.base,
+            head=ws.change.head,
+            changed_files=changed,
+        ),
+        requirements=traced.traced,
+        design_problems=design_problems,
+        findings=findings,
+        gates=gate_run.gates,
+        coverage=gate_run.coverage,
+        test_inventory=dict(gate_run.test_inventory),
+        scores=scores,
+        recommendation=recommendation,
+        files_reviewed=sorted(index.modules),
+        skipped=index.skipped,
+        notes=notes,
+        stats=stats(index),
+        timings=timings,
+    )
