@@ -125,7 +125,7 @@ def _request_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return out
 
 
-def _own_nodes(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
+def own_nodes(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
     """Nodes of a function body, not descending into nested functions or classes."""
     stack: list[ast.AST] = list(fn.body)
     while stack:
@@ -137,7 +137,7 @@ def _own_nodes(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
 
 
 def _mentions_status(fn: ast.FunctionDef | ast.AsyncFunctionDef, code: int) -> bool:
-    for node in _own_nodes(fn):
+    for node in own_nodes(fn):
         if isinstance(node, ast.Constant) and node.value == code:
             return True
         if isinstance(node, ast.Attribute) and node.attr.startswith(f"HTTP_{code}"):
@@ -232,7 +232,7 @@ class UnvalidatedInput(Rule):
                     f"`{p.annotation or 'untyped'}` instead of a Pydantic model",
                 )
             requests = _request_params(node)
-            for sub in _own_nodes(node):
+            for sub in own_nodes(node):
                 if (
                     isinstance(sub, ast.Call)
                     and isinstance(sub.func, ast.Attribute)
@@ -364,7 +364,7 @@ class StatusCode(Rule):
                     route.line,
                     f"DELETE {route.path} returns no body but answers {code or 200} instead of 204",
                 )
-            for sub in _own_nodes(fn):
+            for sub in own_nodes(fn):
                 if not isinstance(sub, ast.Return) or sub.value is None:
                     continue
                 value = sub.value
@@ -387,7 +387,7 @@ def _returns_value(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         isinstance(n, ast.Return)
         and n.value is not None
         and not (isinstance(n.value, ast.Constant) and n.value.value is None)
-        for n in _own_nodes(fn)
+        for n in own_nodes(fn)
     )
 
 
