@@ -105,8 +105,11 @@ def read_source(root: Path, rel: str) -> SourceFile | SkippedFile:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
-        reason = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else f"undecodable: {exc}"
-        return SkippedFile(path=rel, reason=reason)
+        # tokenize reports undeclared non-UTF-8 bytes as a SyntaxError
+        undeclared = isinstance(exc, SyntaxError) and "encoding" in str(exc)
+        if isinstance(exc, UnicodeDecodeError) or undeclared:
+            return SkippedFile(path=rel, reason="not valid UTF-8")
+        return SkippedFile(path=rel, reason=f"undecodable: {exc}")
     if text.startswith("\ufeff"):
         text = text[1:]
     return SourceFile(path=rel, text=text)
