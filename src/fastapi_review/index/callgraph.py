@@ -1,0 +1,572 @@
+"""A call graph over the project index: who calls whom, and the types of receivers.
+
+Built once per review (cached per index object) from the facts the symbol layer
+already collected: resolved call targets, `self`/`cls` methods, attributes typed by
+`__init__`, imported names and re-exports. On top of those it resolves what the
+symbol layer leaves as text:
+
+* factory calls (`get_service().run()`) through the factory's return annotation;
+* type aliases (`ServiceDep = Annotated[Service, Depends(get_service)]`);
+* module-level objects built by a call (`engine = create_engine(...)`), with the
+  return types of a few well-known library factories;
+* parameter/attribute annotations that are generic (`async_sessionmaker[AsyncSession]`);
+* FastAPI dependencies (`Depends(fn)`, `Annotated[X, Depends(fn)]`) as edges.
+
+Nothing here imports or runs the reviewed code.
+"""
+
+from __future__ import annotations
+
+import ast
+import weakref
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi_review.index.symbols import Call, ClassInfo, Function, Module, Resolver, dotted
+
+if TYPE_CHECKING:
+    from fastapi_review.index.project import ProjectIndex
+
+# what well-known library callables return (dotted name -> type name)
+KNOWN_RETURNS: dict[str, str] = {
+    "sqlalchemy.create_engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine.create_engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine_from_config": "sqlalchemy.engine.Engine",
+    "sqlalchemy.orm.sessionmaker": "sqlalchemy.orm.sessionmaker",
+    "sqlalchemy.orm.scoped_session": "sqlalchemy.orm.Session",
+    "sqlalchemy.ext.asyncio.create_async_engine": "sqlalchemy.ext.asyncio.AsyncEngine",
+    "sqlalchemy.ext.asyncio.async_sessionmaker": "sqlalchemy.ext.asyncio.async_sessionmaker",
+    "sqlalchemy.ext.asyncio.async_scoped_session": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.engine.Engine.connect": "sqlalchemy.engine.Connection",
+    "sqlalchemy.engine.Engine.begin": "sqlalchemy.engine.Connection",
+    "sqlalchemy.ext.asyncio.AsyncEngine.connect": "sqlalchemy.ext.asyncio.AsyncConnection",
+    "sqlalchemy.ext.asyncio.AsyncEngine.begin": "sqlalchemy.ext.asyncio.AsyncConnection",
+    "psycopg2.connect": "psycopg2.extensions.connection",
+    "psycopg2.extensions.connection.cursor": "psycopg2.extensions.cursor",
+    "psycopg.connect": "psycopg.Connection",
+    "psycopg.Connection.cursor": "psycopg.Cursor",
+    "sqlite3.connect": "sqlite3.Connection",
+    "sqlite3.Connection.cursor": "sqlite3.Cursor",
+    "pymysql.connect": "pymysql.connections.Connection",
+    "pymysql.connections.Connection.cursor": "pymysql.cursors.Cursor",
+    "redis.from_url": "redis.Redis",
+    "redis.Redis.from_url": "redis.Redis",
+    "redis.StrictRedis": "redis.Redis",
+    "redis.asyncio.from_url": "redis.asyncio.Redis",
+    "redis.asyncio.Redis.from_url": "redis.asyncio.Redis",
+    "boto3.client": "boto3.client",
+    "boto3.resource": "boto3.resource",
+    "boto3.session.Session.client": "boto3.client",
+    "boto3.Session.client": "boto3.client",
+    "socket.create_connection": "socket.socket",
+    "urllib3.PoolManager": "urllib3.PoolManager",
+}
+
+# factories whose *call* yields a session
+SESSION_FACTORIES: dict[str, str] = {
+    "sqlalchemy.orm.sessionmaker": "sqlalchemy.orm.Session",
+    "sqlalchemy.orm.session.sessionmaker": "sqlalchemy.orm.Session",
+    "sqlalchemy.ext.asyncio.async_sessionmaker": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.ext.asyncio.session.async_sessionmaker": "sqlalchemy.ext.asyncio.AsyncSession",
+}
+_FACTORY_OWN_METHODS = {"configure", "kw", "class_", "object_session", "identity_key"}
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One step of the graph: `caller` reaches `callee` at `line` of `caller`'s file."""
+
+    caller: Function
+    callee: Function
+    line: int
+    kind: str  # "call" | "init" | "depends"
+    call: Call | None = None
+
+    def hop(self) -> str:
+        return f"{self.caller.qualname} ({self.caller.path}:{self.line})"
+
+
+class CallGraph:
+    """Resolved call edges between project functions, plus receiver-type resolution."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self._resolvers: dict[str, Resolver] = {}
+        self._extra_locals: dict[str, dict[str, str]] = {}
+        self._extra_attrs: dict[str, dict[str, str]] = {}
+        self._out: dict[str, list[Edge]] = {}
+        self._in: dict[str, list[Edge]] = {}
+        self._call_fn: dict[int, Function | None] = {}
+        for m in index.modules.values():
+            for fn in m.functions:
+                self._out[fn.fqname] = []
+                self._in.setdefault(fn.fqname, [])
+        for m in index.modules.values():
+            for fn in m.functions:
+                self._build(fn)
+
+    # --- building --------------------------------------------------------------
+    def _build(self, fn: Function) -> None:
+        seen: set[tuple[str, int]] = set()
+        for call in fn.calls:
+            target = self.resolve_call(fn, call)
+            if target is None or (target is fn and call.offloaded):
+                continue
+            kind = (
+                "init" if target.name == "__init__" and target.qualname != fn.qualname else "call"
+            )
+            self._add(Edge(fn, target, call.line, kind, call), seen)
+        for dep, line in self._dependencies(fn):
+            self._add(Edge(fn, dep, line, "depends"), seen)
+
+    def _add(self, edge: Edge, seen: set[tuple[str, int]]) -> None:
+        key = (edge.callee.fqname, edge.line)
+        if key in seen:
+            return
+        seen.add(key)
+        self._out.setdefault(edge.caller.fqname, []).append(edge)
+        self._in.setdefault(edge.callee.fqname, []).append(edge)
+
+    def _dependencies(self, fn: Function) -> Iterator[tuple[Function, int]]:
+        node = fn.node
+        args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+        defaults: list[ast.expr | None] = [None] * (
+            len(node.args.posonlyargs) + len(node.args.args) - len(node.args.defaults)
+        )
+        defaults += list(node.args.defaults) + list(node.args.kw_defaults)
+        module = self.index.modules.get(fn.path)
+        if module is None:
+            return
+        for arg, default in zip(args, defaults, strict=False):
+            exprs: list[tuple[Module, ast.expr]] = []
+            if default is not None:
+                exprs.append((module, default))
+            if arg.annotation is not None:
+                exprs.extend(self._annotated_extras(module, arg.annotation))
+            for where, e in exprs:
+                dep = self._depends_target(where, e, arg.annotation)
+                if dep is not None:
+                    yield dep, (default or arg).lineno
+
+    def _annotated_extras(
+        self, module: Module, ann: ast.expr, depth: int = 0
+    ) -> list[tuple[Module, ast.expr]]:
+        """The metadata of `Annotated[X, ...]`, following a module-level alias."""
+        if depth > 4:
+            return []
+        if isinstance(ann, ast.Subscript) and (dotted(ann.value) or "").endswith("Annotated"):
+            if isinstance(ann.slice, ast.Tuple):
+                return [(module, e) for e in ann.slice.elts[1:]]
+            return []
+        name = dotted(ann)
+        if name is None:
+            return []
+        alias = self._alias_node(module, name)
+        if alias is not None:
+            m2, value = alias
+            return self._annotated_extras(m2, value, depth + 1)
+        return []
+
+    def _alias_node(self, module: Module, name: str) -> tuple[Module, ast.expr] | None:
+        """`X = Annotated[...]` (module-level) named `name` in `module`, following imports."""
+        try:
+            expr = ast.parse(name, mode="eval").body
+        except SyntaxError:
+            return None
+        qname = self.resolver(module).dotted(expr) or name
+        if qname == name and "." not in name:
+            qname = f"{module.name}.{name}"
+        mod, _, attr = qname.rpartition(".")
+        m = self.index.by_name.get(mod)
+        for _ in range(5):
+            if m is None:
+                return None
+            if attr in m.imports and m.imports[attr] != f"{m.name}.{attr}":
+                mod, _, attr = m.imports[attr].rpartition(".")
+                m = self.index.by_name.get(mod)
+                continue
+            break
+        if m is None:
+            return None
+        for stmt in m.tree.body:
+            value: ast.expr | None = None
+            if (
+                isinstance(stmt, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == attr for t in stmt.targets)
+            ) or (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.target.id == attr
+            ):
+                value = stmt.value
+            if value is not None and isinstance(value, ast.Subscript):
+                return m, value
+        return None
+
+    def _depends_target(
+        self, module: Module, expr: ast.expr, ann: ast.expr | None
+    ) -> Function | None:
+        if not isinstance(expr, ast.Call):
+            return None
+        name = (dotted(expr.func) or "").rsplit(".", 1)[-1]
+        if name not in {"Depends", "Security"}:
+            return None
+        dep_expr = expr.args[0] if expr.args else None
+        if dep_expr is None:
+            dep_expr = next((k.value for k in expr.keywords if k.arg == "dependency"), None)
+        if dep_expr is None and ann is not None:
+            t = self.resolver(module).annotation_type(ann)
+            return self.index.function(t) if t else None
+        if dep_expr is None:
+            return None
+        target = self.resolver(module).dotted(dep_expr)
+        return self.index.function(target) if target else None
+
+    # --- resolution --------------------------------------------------------------
+    def resolver(self, module: Module) -> Resolver:
+        r = self._resolvers.get(module.path)
+        if r is None:
+            r = Resolver(module, self.index.classes)
+            self._resolvers[module.path] = r
+        return r
+
+    def extra_locals(self, fn: Function) -> dict[str, str]:
+        """Types of names annotated with a generic (`f: async_sessionmaker[S] = ...`)."""
+        got = self._extra_locals.get(fn.fqname)
+        if got is not None:
+            return got
+        out: dict[str, str] = {}
+        module = self.index.modules.get(fn.path)
+        if module is not None:
+            r = self.resolver(module)
+            node = fn.node
+            for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+                if arg.annotation is not None:
+                    t = _generic_base(r, arg.annotation)
+                    if t:
+                        out[arg.arg] = t
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.AnnAssign) and isinstance(sub.target, ast.Name):
+                    t = _generic_base(r, sub.annotation)
+                    if t:
+                        out[sub.target.id] = t
+        self._extra_locals[fn.fqname] = out
+        return out
+
+    def attr_type(self, cls: ClassInfo, attr: str, depth: int = 0) -> str | None:
+        """The type of `self.attr` in `cls` (or a project base class)."""
+        if depth > 5:
+            return None
+        t = cls.attr_types.get(attr)
+        if t:
+            return t
+        extra = self._extra_attrs.get(cls.fqname)
+        if extra is None:
+            extra = self._scan_attrs(cls)
+            self._extra_attrs[cls.fqname] = extra
+        if attr in extra:
+            return extra[attr]
+        for base in cls.bases:
+            parent = self.index.class_(base)
+            if parent is not None and parent is not cls:
+                t = self.attr_type(parent, attr, depth + 1)
+                if t:
+                    return t
+        return None
+
+    def _scan_attrs(self, cls: ClassInfo) -> dict[str, str]:
+        out: dict[str, str] = {}
+        module = self.index.modules.get(cls.path)
+        if module is None:
+            return out
+        r = self.resolver(module)
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                t = _generic_base(r, stmt.annotation)
+                if t:
+                    out[stmt.target.id] = t
+        for meth in cls.methods.values():
+            params = self.extra_locals(meth)
+            for sub in ast.walk(meth.node):
+                if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
+                    tgt, val = sub.targets[0], sub.value
+                elif isinstance(sub, ast.AnnAssign) and sub.value is not None:
+                    tgt, val = sub.target, sub.value
+                    if _is_self_attr(tgt):
+                        t = _generic_base(r, sub.annotation)
+                        if t and isinstance(tgt, ast.Attribute):
+                            out.setdefault(tgt.attr, t)
+                            continue
+                else:
+                    continue
+                if not (_is_self_attr(tgt) and isinstance(tgt, ast.Attribute)):
+                    continue
+                if isinstance(val, ast.Name) and val.id in params:
+                    out.setdefault(tgt.attr, params[val.id])
+                elif isinstance(val, ast.Call):
+                    callee = r.callee(val.func, meth, cls)
+                    if callee:
+                        t2 = self.value_type(f"{callee}()")
+                        if t2:
+                            out.setdefault(tgt.attr, t2)
+        return out
+
+    def target_of(self, fn: Function, call: Call) -> str | None:
+        """The call's dotted target with bare local names typed by generic annotations."""
+        target = call.target
+        if target is None:
+            return None
+        head, sep, rest = target.partition(".")
+        extra = self.extra_locals(fn)
+        func = call.node.func
+        base = func.value if isinstance(func, ast.Attribute) else func
+        while isinstance(base, ast.Attribute | ast.Call):
+            base = base.value if isinstance(base, ast.Attribute) else base.func
+        if (
+            isinstance(base, ast.Name)
+            and base.id == head
+            and head in extra
+            and head not in fn.local_types
+        ):
+            return f"{extra[head]}{sep}{rest}"
+        # self.attr.method where the symbol layer did not know attr's type
+        if (
+            fn.class_name
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Attribute)
+            and isinstance(func.value.value, ast.Name)
+            and func.value.value.id in {"self", "cls"}
+        ):
+            cls = self._class_of(fn)
+            if cls is not None and not cls.attr_types.get(func.value.attr):
+                t = self.attr_type(cls, func.value.attr)
+                if t:
+                    return f"{t}.{func.attr}"
+        if (
+            fn.class_name
+            and isinstance(func, ast.Call)
+            and isinstance(func.func, ast.Attribute)
+            and isinstance(func.func.value, ast.Name)
+            and func.func.value.id in {"self", "cls"}
+        ):
+            cls = self._class_of(fn)
+            if cls is not None:
+                t = self.attr_type(cls, func.func.attr)
+                if t:
+                    return f"{t}()"
+        return target
+
+    def _class_of(self, fn: Function) -> ClassInfo | None:
+        if not fn.class_name:
+            return None
+        return self.index.classes.get(fn.fqname.rsplit(".", 1)[0])
+
+    def resolve_call(self, fn: Function, call: Call) -> Function | None:
+        """The project function a call runs, or None (library call, unknown)."""
+        key = id(call.node)
+        if key in self._call_fn:
+            return self._call_fn[key]
+        target = self.target_of(fn, call)
+        hit = self.function(target)
+        self._call_fn[key] = hit
+        return hit
+
+    def function(self, target: str | None) -> Function | None:
+        if not target:
+            return None
+        hit = self.index.function(target)
+        if hit is not None:
+            return hit
+        head, _, attr = target.rpartition(".")
+        if not head or attr.endswith("()"):
+            return None
+        t = self.value_type(head)
+        if t and t != head:
+            return self.index.function(f"{t}.{attr}")
+        return None
+
+    def value_type(self, expr: str, depth: int = 0) -> str | None:
+        """The type of a dotted expression text (`mod.get_x()`, `mod.Cls.attr`, `mod.alias`)."""
+        if depth > 8 or not expr:
+            return None
+        if expr.endswith("()"):
+            inner = expr[:-2]
+            known = KNOWN_RETURNS.get(inner)
+            if known:
+                return known
+            found = self.index.lookup(inner)
+            if isinstance(found, ClassInfo):
+                return found.fqname
+            if isinstance(found, Function):
+                return self.return_type(found)
+            inner_t = self.value_type(inner, depth + 1)
+            if inner_t in SESSION_FACTORIES:
+                return SESSION_FACTORIES[inner_t]
+            head, _, meth = inner.rpartition(".")
+            if head:
+                ht = self.value_type(head, depth + 1)
+                if ht:
+                    r = KNOWN_RETURNS.get(f"{ht}.{meth}")
+                    if r:
+                        return r
+                    f2 = self.index.function(f"{ht}.{meth}")
+                    if f2 is not None:
+                        return self.return_type(f2)
+            last = inner.rsplit(".", 1)[-1]
+            if last[:1].isupper() and "()" not in inner:
+                return inner  # an external class: the instance's type is the class
+            return None
+        found = self.index.lookup(expr)
+        if isinstance(found, ClassInfo):
+            return found.fqname
+        mod, _, attr = expr.rpartition(".")
+        m = self.index.by_name.get(mod)
+        if m is not None:
+            if attr in m.assigned_calls:
+                callee = self.resolver(m).dotted(
+                    ast.parse(m.assigned_calls[attr], mode="eval").body
+                )
+                if callee:
+                    return self.value_type(f"{callee}()", depth + 1)
+            if attr in m.imports and m.imports[attr] != expr:
+                return self.value_type(m.imports[attr], depth + 1)
+            alias = self._alias_node(m, attr)
+            if alias is not None:
+                m2, node = alias
+                t = self.resolver(m2).annotation_type(node)
+                if t and t != expr:
+                    return self.value_type(t, depth + 1) or t
+            return None
+        cls = self.index.class_(mod)
+        if cls is not None:
+            t = self.attr_type(cls, attr)
+            if t:
+                return self.value_type(t, depth + 1) or t
+            return None
+        if m is None and mod:
+            ht = self.value_type(mod, depth + 1)
+            if ht and ht != mod:
+                c2 = self.index.class_(ht)
+                if c2 is not None:
+                    return self.attr_type(c2, attr)
+        if "." in expr and expr.split(".", 1)[0] not in self.index.by_name:
+            # an external dotted name (a library class used as a type)
+            last = expr.rsplit(".", 1)[-1]
+            if last[:1].isupper():
+                return expr
+        return None
+
+    def return_type(self, fn: Function) -> str | None:
+        node = fn.node
+        if node.returns is None:
+            return None
+        module = self.index.modules.get(fn.path)
+        if module is None:
+            return None
+        r = self.resolver(module)
+        ann = node.returns
+        if isinstance(ann, ast.Subscript):
+            outer = (dotted(ann.value) or "").rsplit(".", 1)[-1]
+            if outer in {"Iterator", "AsyncIterator", "Generator", "AsyncGenerator"}:
+                inner = ann.slice.elts[0] if isinstance(ann.slice, ast.Tuple) else ann.slice
+                return r.annotation_type(inner) or _generic_base(r, inner)
+        return r.annotation_type(ann) or _generic_base(r, ann)
+
+    # --- queries -----------------------------------------------------------------
+    def callees(self, fn: Function) -> list[Edge]:
+        return list(self._out.get(fn.fqname, []))
+
+    def callers(self, fn: Function) -> list[Edge]:
+        return list(self._in.get(fn.fqname, []))
+
+    def reachable_from(
+        self,
+        fn: Function,
+        *,
+        kinds: frozenset[str] = frozenset({"call", "init", "depends"}),
+        max_depth: int = 12,
+        through_async: bool = True,
+    ) -> dict[str, list[Edge]]:
+        """Every function reachable from `fn` with the (shortest) path of edges to it.
+
+        `through_async=False` stops at async callees (their body runs as its own
+        coroutine only when awaited; blocking analysis treats each as a root).
+        """
+        paths: dict[str, list[Edge]] = {fn.fqname: []}
+        queue: deque[Function] = deque([fn])
+        while queue:
+            cur = queue.popleft()
+            path = paths[cur.fqname]
+            if len(path) >= max_depth:
+                continue
+            for e in self._out.get(cur.fqname, []):
+                if e.kind not in kinds or e.callee.fqname in paths:
+                    continue
+                if e.call is not None and e.call.offloaded:
+                    continue
+                if not through_async and e.callee.is_async:
+                    continue
+                paths[e.callee.fqname] = [*path, e]
+                queue.append(e.callee)
+        return paths
+
+
+def _is_self_attr(expr: ast.expr) -> bool:
+    return (
+        isinstance(expr, ast.Attribute)
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id == "self"
+    )
+
+
+def _generic_base(r: Resolver, ann: ast.expr) -> str | None:
+    """`async_sessionmaker[AsyncSession]` -> the resolved base name; None otherwise."""
+    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        try:
+            ann = ast.parse(ann.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+        for side in (ann.left, ann.right):
+            if not (isinstance(side, ast.Constant) and side.value is None):
+                return _generic_base(r, side)
+        return None
+    if isinstance(ann, ast.Subscript):
+        outer = dotted(ann.value) or ""
+        if outer.rsplit(".", 1)[-1] in {"Annotated", "Optional"}:
+            inner = ann.slice.elts[0] if isinstance(ann.slice, ast.Tuple) else ann.slice
+            return _generic_base(r, inner)
+        return r.dotted(ann.value)
+    return None
+
+
+_CACHE: dict[int, tuple[weakref.ref[ProjectIndex], CallGraph]] = {}
+
+
+def call_graph(index: ProjectIndex) -> CallGraph:
+    """The call graph of `index`, built on first use and kept while the index lives."""
+    key = id(index)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is index:
+        return hit[1]
+    graph = CallGraph(index)
+
+    def _drop(_ref: weakref.ref[ProjectIndex], key: int = key) -> None:
+        _CACHE.pop(key, None)
+
+    _CACHE[key] = (weakref.ref(index, _drop), graph)
+    return graph
+
+
+def chain_text(path: list[Edge], last: tuple[str, int, str] | None = None) -> list[str]:
+    """Readable hops: `caller (file:line)` for every edge, then the final call site."""
+    out = [e.hop() for e in path]
+    if last is not None:
+        qual, line, text = last
+        if path:
+            out.append(f"{path[-1].callee.qualname} ({path[-1].callee.path}:{line}): {text}")
+        else:
+            out.append(f"{qual}:{line}: {text}")
+    return out
