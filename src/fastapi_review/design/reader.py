@@ -1,14 +1,76 @@
-"""Tech design -> requirements (first version: endpoints stated as `METHOD /path`)."""
+"""Tech design -> checkable requirements.
+
+The design is parsed with markdown-it-py into blocks (headings, paragraphs, lists,
+tables, code blocks); requirements are read from their structure:
+
+* endpoints: tables with Method/Path columns (or a cell `POST /x`), headings
+  (`### POST /api/v1/orders`), OpenAPI-like YAML/JSON `paths:` blocks, prose and
+  sequence diagrams (`POST /api/v1/orders returns 201`); status codes, query
+  parameters and request/response schemas where stated; a stated base path is
+  applied to relative table paths;
+* events: Kafka topics from tables (Topic column) or lead paragraphs
+  (`` `users.registered` — published by ... ``), produced or consumed, payload
+  fields, dead-letter topics;
+* data model: tables and their columns (Table/Column tables, field lists,
+  `CREATE TABLE`), and API schemas with their field constraints;
+* functional requirements and acceptance criteria with explicit ids (FR-1, AC-2,
+  NFR-1, ...) in tables or lists, or as bullet/checklist items and normative
+  sentences with a derived, stable id (the full text is kept);
+* non-functional targets (coverage, latency) as kind `nfr`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from fastapi_review.models import Requirement
+import yaml
 
-_ENDPOINT = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+`?(/[\w\-./{}:]*)`?")
+from fastapi_review.design.blocks import Block, Inline, ListItem, parse_blocks
+from fastapi_review.design.extract import (
+    METHODS,
+    cell_constraint,
+    clean_path,
+    constraints_in,
+    endpoints_in,
+    explicit_id,
+    field_names,
+    slug,
+    status_codes,
+    topics_in,
+)
+from fastapi_review.models import Requirement, RequirementKind
+
+_INTRO = re.compile(
+    r"\b(why|overview|context|background|introduction|summary|goals?|non-goals|scope|motivation|"
+    r"glossary|open questions?|references?|history|changelog|alternatives|risks|appendix)\b",
+    re.I,
+)
+_ACCEPTANCE = re.compile(
+    r"\b(acceptance|done when|definition of done|success criteria|exit criteria)\b", re.I
+)
+_NFR = re.compile(
+    r"\b(non-?functional|nfrs?|quality|operations|operational|performance|observability|"
+    r"reliability targets|slos?)\b",
+    re.I,
+)
+_EVENTS = re.compile(r"\b(events?|kafka|topics?|messag\w*|messaging|streams?)\b", re.I)
+_DATA = re.compile(r"\b(data|model|database|persistence|storage|tables?|entities)\b", re.I)
+_NORMATIVE = re.compile(
+    r"\b(must|shall|should|never|always|only|every|each|at once|at least|at most|no longer|"
+    r"returns?|answers?|rejects?|rejected|carr(?:y|ies)|requires?|required|goes|go to|maps? to|"
+    r"retried|retries|committed|commits?|publish(?:es|ed)?|produces?|consumes?|stored|stores?|"
+    r"validated|logged|idempotent|enabled|disabled|deduplicate\w*|skipped|acknowledged|"
+    r"surfaces?|rolled back|rolls?|clears?|keeps?|fails?|counts? as|is off|is on|echoed|bound)\b",
+    re.I,
+)
+_TASK = re.compile(r"^\[[ xX]\]\s*")
+_PREFIX: dict[str, str] = {"acceptance": "AC", "nfr": "NFR", "other": "REQ"}
+_ID_KIND: dict[str, RequirementKind] = {"AC": "acceptance", "NFR": "nfr", "NF": "nfr"}
 
 
 @dataclass
@@ -17,21 +79,909 @@ class DesignDoc:
     text: str
     requirements: list[Requirement] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    base_path: str = ""
+    service: str = ""
+
+
+@dataclass
+class _State:
+    doc: DesignDoc
+    blocks: list[Block]
+    ids: set[str] = field(default_factory=set)
+    keys: dict[str, Requirement] = field(default_factory=dict)
+    secondary: list[tuple[str, str, list[str], str, int, list[str]]] = field(default_factory=list)
+    schemas: dict[str, Requirement] = field(default_factory=dict)
 
 
 def read_design(path: Path) -> DesignDoc:
-    text = path.read_text("utf-8", errors="replace")
-    doc = DesignDoc(path=path, text=text)
-    seen: set[str] = set()
-    for no, line in enumerate(text.splitlines(), start=1):
-        for m in _ENDPOINT.finditer(line):
-            key = f"{m.group(1)} {m.group(2).rstrip('.,')}"
-            if key in seen:
-                continue
-            seen.add(key)
-            doc.requirements.append(
-                Requirement(id=f"EP-{len(seen)}", kind="endpoint", key=key, text=line.strip(), line=no)
-            )
+    """Read a design file; never raises on odd input, explains itself in `problems`."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return DesignDoc(path=path, text="", problems=[f"design {path} cannot be read: {exc}"])
+    if b"\x00" in raw[:4096]:
+        return DesignDoc(
+            path=path, text="", problems=[f"design {path.name} is a binary file, not markdown"]
+        )
+    text = raw.decode("utf-8", errors="replace")
+    return parse_design(text, path)
+
+
+def parse_design(text: str, path: Path | None = None) -> DesignDoc:
+    doc = DesignDoc(path=path or Path("tech-design.md"), text=text)
+    if not text.strip():
+        doc.problems.append("the design is empty: no requirement can be traced")
+        return doc
+    try:
+        blocks = parse_blocks(text)
+    except Exception as exc:  # markdown-it is robust, but a design must never sink the review
+        doc.problems.append(f"the design could not be parsed as markdown: {exc}")
+        return doc
+    st = _State(doc, blocks)
+    _read(st)
     if not doc.requirements:
-        doc.problems.append("no recognisable requirement in the design")
+        doc.problems.append(
+            "no requirement found in the design (no endpoint, event, data model, "
+            "requirement list or acceptance criteria): traceability cannot be assessed"
+        )
     return doc
+
+
+# --- helpers ------------------------------------------------------------------------
+def _section_kind(section: list[str]) -> str:
+    for heading in reversed(section):
+        if re.search(r"\bnon-?functional\b", heading, re.I):
+            return "nfr"
+        if _ACCEPTANCE.search(heading):
+            return "acceptance"
+        if _NFR.search(heading) and not re.search(r"\bfunctional requirements\b", heading, re.I):
+            return "nfr"
+        if re.search(r"\b(functional )?requirements?\b", heading, re.I):
+            return "other"
+    return "other"
+
+
+def _is_intro(section: list[str]) -> bool:
+    if len(section) <= 1:
+        return True  # before the first chapter: title, metadata
+    return bool(_INTRO.search(section[-1]))
+
+
+def _in(section: list[str], pattern: re.Pattern[str]) -> bool:
+    return any(pattern.search(h) for h in section[1:])
+
+
+def _derived_id(kind: str, text: str) -> str:
+    digest = hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()[:6]
+    return f"{_PREFIX.get(kind, 'REQ')}-{digest}"
+
+
+def _add(st: _State, req: Requirement) -> Requirement | None:
+    if req.id in st.ids:
+        if req.kind in {"endpoint", "event", "model"}:
+            return st.keys.get(req.key.lower())
+        req.id = f"{req.id}-{req.line}"
+        if req.id in st.ids:
+            return None
+    st.ids.add(req.id)
+    st.doc.requirements.append(req)
+    if req.kind in {"endpoint", "event", "model"}:
+        st.keys[req.key.lower()] = req
+    return req
+
+
+def _norm_path(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path.lower()).rstrip("/") or "/"
+
+
+def _nfr_details(text: str) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    low = text.lower()
+    if "coverage" in low:
+        pcts = [float(p) for p in re.findall(r"(\d+(?:\.\d+)?)\s*%", text)]
+        if pcts:
+            details["coverage"] = pcts[0]
+            if len(pcts) > 1:
+                details["coverage_other"] = pcts[1:]
+    if re.search(r"\b(p9\d|p50|latency|response time)\b", low) or re.search(r"\d+\s*ms\b", low):
+        details["latency"] = True
+    return details
+
+
+def _other_req(
+    st: _State, kind: str, text: str, line: int, section: list[str], rid: str | None = None
+) -> None:
+    text = " ".join(_TASK.sub("", text).split())
+    if len(text.split()) < 3:
+        return
+    found = explicit_id(text) if rid is None else None
+    if found is not None:
+        rid, body = found
+        text = body or text
+    if rid is not None:
+        prefix = rid.split("-", 1)[0].upper()
+        kind = _ID_KIND.get(prefix, kind if kind != "other" else "other")
+    details = _nfr_details(text)
+    constraints = constraints_in(text, line)
+    if constraints:
+        details["constraints"] = constraints
+    if details.get("coverage") is not None or details.get("latency"):
+        kind = "nfr" if kind == "other" else kind
+    final_kind: RequirementKind = kind  # type: ignore[assignment]
+    rid = rid or _derived_id(kind, text)
+    _add(
+        st,
+        Requirement(
+            id=rid,
+            kind=final_kind,
+            key=rid,
+            text=text,
+            line=line,
+            section=section[-1] if section else "",
+            details=details,
+        ),
+    )
+
+
+def _endpoint(
+    st: _State,
+    method: str,
+    path: str,
+    line: int,
+    section: list[str],
+    text: str,
+    details: dict[str, Any],
+) -> Requirement | None:
+    key = f"{method} {path}"
+    existing = st.keys.get(key.lower())
+    if existing is None:
+        for other in st.keys.values():
+            if other.kind == "endpoint" and _norm_path(other.key) == _norm_path(key):
+                existing = other
+                break
+    if existing is not None:
+        for k, v in details.items():
+            if v and not existing.details.get(k):
+                existing.details[k] = v
+        return existing
+    n = sum(1 for r in st.doc.requirements if r.kind == "endpoint") + 1
+    details = {"method": method, "path": path, **details}
+    return _add(
+        st,
+        Requirement(
+            id=f"EP-{n}",
+            kind="endpoint",
+            key=key,
+            text=text,
+            line=line,
+            section=section[-1] if section else "",
+            details=details,
+        ),
+    )
+
+
+def _apply_base(st: _State, path: str) -> tuple[str, list[str]]:
+    base = st.doc.base_path
+    if not base or path.startswith(base + "/") or path == base:
+        return path, []
+    return base + path, [path]
+
+
+def _strip_parens(text: str) -> str:
+    prev = None
+    while prev != text:
+        prev = text
+        text = re.sub(r"\([^()]*\)", " ", text)
+    return text
+
+
+def _fields_outside_parens(inl: Inline) -> list[str]:
+    outside = _strip_parens(inl.text)
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", outside))
+    return [c for c in field_names(inl.codes) if c in words]
+
+
+# --- main walk ----------------------------------------------------------------------
+def _read(st: _State) -> None:
+    blocks = st.blocks
+    title = next((b.inline.text for b in blocks if b.kind == "heading" and b.level == 1), "")
+    st.doc.service = slug(re.split(r"\s[—–:-]\s|\s-\s", title)[0]) if title else ""
+    for b in blocks:
+        if b.kind == "paragraph" and not st.doc.base_path:
+            low = b.inline.text.lower()
+            if re.search(
+                r"\bbase path\b|\blive under\b|\bare served under\b|\bprefix(ed)? (with|by)\b", low
+            ):
+                base = next((c for c in b.inline.codes if c.startswith("/")), None)
+                if base:
+                    st.doc.base_path = base.rstrip("/")
+
+    endpoint_ctx: Requirement | None = None
+    event_ctx: Requirement | None = None
+    event_ctx_section: list[str] = []
+    for i, b in enumerate(blocks):
+        prev = blocks[i - 1] if i > 0 else None
+        if b.kind == "heading":
+            endpoint_ctx = None
+            event_ctx = None
+            eps = endpoints_in(b.inline.text)
+            if eps:
+                for method, path, params in eps:
+                    full, alt = (
+                        _apply_base(st, path)
+                        if not path.startswith(st.doc.base_path or "//")
+                        else (path, [])
+                    )
+                    endpoint_ctx = _endpoint(
+                        st,
+                        method,
+                        full,
+                        b.line,
+                        b.section + [b.inline.text],
+                        b.inline.text,
+                        {"query": params, "alt_paths": alt, "source": "heading"},
+                    )
+            continue
+        if b.kind == "table":
+            _table(st, b, prev)
+            continue
+        if b.kind == "code":
+            _code(st, b, prev, event_ctx, endpoint_ctx)
+            continue
+        if b.kind == "paragraph":
+            # a lead paragraph naming an endpoint or a topic opens a context for the blocks after it
+            eps = endpoints_in(b.inline.text)
+            lead_topic = _lead_topic(b)
+            if lead_topic is not None and _in(b.section, _EVENTS):
+                event_ctx = _event_from_lead(st, b, lead_topic)
+                event_ctx_section = b.section
+                endpoint_ctx = None
+                continue
+            if eps and len(eps) >= 1 and not _is_intro(b.section):
+                endpoint_ctx = None
+                for method, path, params in eps:
+                    codes = status_codes(b.inline.text)
+                    ep = _endpoint(
+                        st,
+                        method,
+                        path,
+                        b.line,
+                        b.section,
+                        b.inline.text,
+                        {
+                            "query": params,
+                            "status": [c for c in codes if c < 300],
+                            "source": "prose",
+                        },
+                    )
+                    if len(eps) == 1:
+                        endpoint_ctx = ep
+                if len(eps) == 1 and len(_strip_lead(b.inline.text).split()) < 4:
+                    continue
+                if len(eps) > 1:
+                    continue
+            if event_ctx is not None and b.section != event_ctx_section:
+                event_ctx = None
+            _prose(st, b)
+            continue
+        if b.kind == "list":
+            if endpoint_ctx is not None and _follows(blocks, i, endpoint_ctx):
+                _endpoint_details(endpoint_ctx, b)
+                continue
+            if event_ctx is not None and _follows_event(blocks, i):
+                event_ctx.details.setdefault("notes", []).extend(it.inline.text for it in b.items)
+                continue
+            if _field_list(st, b, prev):
+                continue
+            if _schema_list(st, b):
+                continue
+            _list(st, b, prev)
+    # prose and diagram mentions of endpoints: only when no table/heading stated them
+    for method, path, params, text, line, section in st.secondary:
+        if _known_endpoint(st, method, path):
+            continue
+        _endpoint(st, method, path, line, section, text, {"query": params, "source": "prose"})
+    _attach_schemas(st)
+
+
+def _strip_lead(text: str) -> str:
+    return re.sub(r"\b(GET|POST|PUT|PATCH|DELETE)\s+/\S*", "", text)
+
+
+def _known_endpoint(st: _State, method: str, path: str) -> bool:
+    want = _norm_path(path).strip("/").split("/")
+    for r in st.doc.requirements:
+        if r.kind != "endpoint" or r.details.get("method") != method:
+            continue
+        have = _norm_path(str(r.details.get("path", ""))).strip("/").split("/")
+        # a fragment like `POST /cancel` refers to the full path ending in it
+        if len(want) <= len(have) and [w for w in want] == have[len(have) - len(want) :]:
+            return True
+        if [w if w != "{}" else "{}" for w in want] == have:
+            return True
+    return False
+
+
+def _follows(blocks: list[Block], i: int, req: Requirement) -> bool:
+    prev = blocks[i - 1]
+    return (
+        prev.kind in {"paragraph", "heading", "list", "code"}
+        and req.line is not None
+        and prev.line >= req.line
+    )
+
+
+def _follows_event(blocks: list[Block], i: int) -> bool:
+    prev = blocks[i - 1]
+    return prev.kind in {"paragraph", "code"}
+
+
+def _endpoint_details(req: Requirement, b: Block) -> None:
+    for it in b.items:
+        text = it.inline.text
+        low = text.lower()
+        codes = status_codes(text)
+        if re.search(r"\bquery\b", low):
+            names = _fields_outside_parens(it.inline)
+            req.details["query"] = list(dict.fromkeys([*req.details.get("query", []), *names]))
+        if re.search(r"\breturns?\b|\banswers?\b", low):
+            ok = [c for c in codes if c < 300]
+            if ok and not req.details.get("status"):
+                req.details["status"] = ok
+        req.details.setdefault("notes", []).append(text)
+
+
+def _lead_topic(b: Block) -> str | None:
+    if not b.inline.codes:
+        return None
+    first = b.inline.codes[0]
+    if not b.inline.text.startswith(first):
+        return None
+    topics = topics_in([first])
+    return topics[0] if topics else None
+
+
+def _direction(text: str, service: str) -> str | None:
+    low = text.lower()
+    if re.search(
+        r"\b(produced|published|emitted|sent)\s+by\s+(this service|us|the service)\b", low
+    ):
+        return "produced"
+    if re.search(r"\b(dead-?letter)", low) and "consum" not in low:
+        return "produced"
+    m = re.search(r"\b(produced|published|emitted)\s+by\s+([\w-]+)", low)
+    if m:
+        return "produced" if service and slug(m.group(2)) == service else "consumed"
+    if re.search(r"\bconsumed\b|\bwe consume\b|\blistens? to\b|\bsubscribes?\b", low):
+        return "consumed"
+    if re.search(r"\bproduced\b|\bpublishe[sd]\b|\bwe produce\b", low):
+        return "produced"
+    return None
+
+
+def _is_dlq(topic: str, text: str) -> bool:
+    low = text.lower()
+    return bool(
+        re.search(
+            r"(^|[._-])(dlq|dlt|dead[-_]?letter|deadletter|failed|errors?|poison)([._-]|$)", topic
+        )
+        or re.search(r"\bdead[- ]letter", low)
+    )
+
+
+def _event(
+    st: _State, topic: str, line: int, section: list[str], text: str, details: dict[str, Any]
+) -> Requirement | None:
+    existing = st.keys.get(topic.lower())
+    if existing is not None:
+        for k, v in details.items():
+            if v and not existing.details.get(k):
+                existing.details[k] = v
+        return existing
+    n = sum(1 for r in st.doc.requirements if r.kind == "event") + 1
+    return _add(
+        st,
+        Requirement(
+            id=f"EV-{n}",
+            kind="event",
+            key=topic,
+            text=text,
+            line=line,
+            section=section[-1] if section else "",
+            details={"topic": topic, **details},
+        ),
+    )
+
+
+def _event_from_lead(st: _State, b: Block, topic: str) -> Requirement | None:
+    text = b.inline.text
+    direction = _direction(text, st.doc.service)
+    dlq = _is_dlq(topic, text)
+    if dlq and direction is None:
+        direction = "produced"
+    return _event(st, topic, b.line, b.section, text, {"direction": direction, "dlq": dlq})
+
+
+def _model(
+    st: _State, table: str, line: int, section: list[str], text: str, columns: list[str]
+) -> Requirement | None:
+    existing = st.keys.get(table.lower())
+    if existing is not None and existing.kind == "model":
+        cols = existing.details.setdefault("columns", [])
+        cols.extend(c for c in columns if c not in cols)
+        return existing
+    n = sum(1 for r in st.doc.requirements if r.kind == "model") + 1
+    return _add(
+        st,
+        Requirement(
+            id=f"DM-{n}",
+            kind="model",
+            key=table,
+            text=text,
+            line=line,
+            section=section[-1] if section else "",
+            details={"table": table, "columns": columns},
+        ),
+    )
+
+
+# --- tables -------------------------------------------------------------------------
+def _col(header: list[str], *names: str) -> int | None:
+    for idx, h in enumerate(header):
+        for n in names:
+            if h == n or h.startswith(n + " ") or h.startswith(n + "(") or h.endswith(" " + n):
+                return idx
+    return None
+
+
+def _cell(row: list[Inline], idx: int | None) -> Inline:
+    if idx is None or idx >= len(row):
+        return Inline("")
+    return row[idx]
+
+
+def _table(st: _State, b: Block, prev: Block | None) -> None:
+    header = [h.text.lower().strip() for h in b.header]
+    c_method = _col(header, "method", "verb")
+    c_path = _col(header, "path", "endpoint", "route", "url", "resource")
+    c_id = _col(header, "id", "#", "ref")
+    c_topic = _col(header, "topic", "topics", "channel")
+    c_table = _col(header, "table", "entity")
+    c_columns = _col(header, "columns", "fields", "attributes")
+    c_column = _col(header, "column", "field")
+    c_schema = _col(header, "schema", "model")
+    c_rules = _col(header, "rules", "constraints", "validation", "notes")
+    c_success = _col(header, "success", "response", "returns", "status")
+    c_errors = _col(header, "errors", "error", "failure")
+    c_request = _col(header, "request", "request body", "body")
+    c_query = _col(header, "query", "parameters", "params")
+    c_dir = _col(header, "direction", "role")
+    c_producer = _col(header, "producer", "producers", "published by")
+    c_consumer = _col(header, "consumers", "consumer", "consumed by")
+    c_payload = _col(header, "payload", "fields", "message", "schema")
+
+    if c_method is not None and c_path is not None:
+        raws = [(_cell(r, c_path).codes or [_cell(r, c_path).text])[0] for _l, r in b.rows]
+        base = st.doc.base_path
+        relative = bool(base) and not any(x.startswith(base + "/") or x == base for x in raws)
+        for line, row in b.rows:
+            method = _cell(row, c_method).text.strip().upper()
+            raw = (_cell(row, c_path).codes or [_cell(row, c_path).text])[0]
+            if method not in METHODS or not raw.startswith("/"):
+                continue
+            path, params = clean_path(raw)
+            full, alt = _apply_base(st, path) if relative else (path, [])
+            success = status_codes(_cell(row, c_success).text) if c_success is not None else []
+            details: dict[str, Any] = {
+                "query": params + field_names(_cell(row, c_query).codes),
+                "status": [c for c in success if c < 300],
+                "errors": status_codes(_cell(row, c_errors).text),
+                "alt_paths": alt,
+                "source": "table",
+            }
+            for cell in row:
+                if re.match(r"query\b", cell.text.strip(), re.I):
+                    details["query"] += [
+                        f for f in field_names(cell.codes) if f not in details["query"]
+                    ]
+            req_schema = _schema_name(_cell(row, c_request))
+            if req_schema:
+                details["request"] = req_schema
+            resp_schema = _schema_name(_cell(row, c_success))
+            if resp_schema:
+                details["response"] = resp_schema
+            other = " ".join(c.text for c in row)
+            topics = topics_in([c for cell in row for c in cell.codes])
+            if topics:
+                details["publishes"] = topics
+            _endpoint(st, method, full, line, b.section, other, details)
+        return
+    if c_topic is not None:
+        for line, row in b.rows:
+            topics = topics_in(_cell(row, c_topic).codes or [_cell(row, c_topic).text])
+            if not topics:
+                continue
+            topic = topics[0]
+            text = " | ".join(c.text for c in row)
+            direction: str | None = None
+            if c_dir is not None:
+                direction = _direction(_cell(row, c_dir).text, st.doc.service)
+            elif c_producer is not None or c_consumer is not None:
+                prod = slug(_cell(row, c_producer).text)
+                cons = [slug(x) for x in re.split(r"[,;/]| and ", _cell(row, c_consumer).text)]
+                if st.doc.service and prod == st.doc.service:
+                    direction = "produced"
+                elif st.doc.service and st.doc.service in cons:
+                    direction = "consumed"
+            payload = _cell(row, c_payload) if c_payload is not None else Inline("")
+            fields = _fields_outside_parens(payload) if payload.codes else []
+            group = re.search(r"\bgroup\s+`?([\w.-]+)", text)
+            _event(
+                st,
+                topic,
+                line,
+                b.section,
+                text,
+                {
+                    "direction": direction,
+                    "fields": [f for f in fields if not topics_in([f])],
+                    "dlq": _is_dlq(topic, text),
+                    "group": group.group(1) if group else None,
+                },
+            )
+        return
+    if c_table is not None:
+        for line, row in b.rows:
+            cell = _cell(row, c_table)
+            name = (cell.codes or [cell.text])[0].strip()
+            if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+                continue
+            cols_cell = _cell(row, c_columns) if c_columns is not None else Inline("")
+            cols = _fields_outside_parens(cols_cell) if cols_cell.codes else []
+            _model(st, name, line, b.section, " | ".join(c.text for c in row), cols)
+        return
+    if c_schema is not None and c_column is not None:
+        current = ""
+        for line, row in b.rows:
+            name = _schema_name(_cell(row, c_schema)) or ""
+            if name:
+                current = name
+            if not current:
+                continue
+            fcell = _cell(row, c_column)
+            names = field_names(fcell.codes or [fcell.text])
+            schema = _schema_req(st, current, line, b.section)
+            for f in names:
+                schema.details.setdefault("fields", []).append(f)
+                rule = _cell(row, c_rules).text if c_rules is not None else ""
+                c = cell_constraint(
+                    f, (_cell(row, c_rules).codes or [rule])[0] if rule else "", line
+                )
+                if c is not None:
+                    schema.details.setdefault("constraints", []).append(c)
+        return
+    if c_column is not None:
+        owner = _owner_name(prev)
+        if owner is None:
+            return
+        cols: list[str] = []
+        for _line, row in b.rows:
+            fcell = _cell(row, c_column)
+            cols.extend(field_names(fcell.codes or [fcell.text]))
+        _model(st, owner, b.line, b.section, f"table {owner}: " + ", ".join(cols), cols)
+        return
+    if c_id is not None:
+        kind = _section_kind(b.section)
+        for line, row in b.rows:
+            rid_cell = _cell(row, c_id).text.strip().strip("*")
+            found = explicit_id(rid_cell + " x")
+            if found is None:
+                continue
+            text = " ".join(c.text for j, c in enumerate(row) if j != c_id)
+            _other_req(st, kind, text, line, b.section, rid=found[0])
+        return
+    # any other table: endpoints written in a cell as `POST /x`
+    for line, row in b.rows:
+        for cell in row:
+            for method, path, params in endpoints_in(cell.text):
+                full, alt = _apply_base(st, path)
+                _endpoint(
+                    st,
+                    method,
+                    full,
+                    line,
+                    b.section,
+                    " | ".join(c.text for c in row),
+                    {"query": params, "alt_paths": alt, "source": "table"},
+                )
+
+
+def _schema_name(cell: Inline) -> str | None:
+    for c in cell.codes + cell.bold + cell.text.split():
+        c = c.strip().rstrip("[]")
+        if re.fullmatch(r"[A-Z][A-Za-z0-9]+", c) and c not in METHODS:
+            return c
+    return None
+
+
+def _owner_name(prev: Block | None) -> str | None:
+    if prev is None:
+        return None
+    if prev.kind in {"paragraph", "heading"} and prev.inline.codes:
+        if prev.kind == "heading" or len(prev.inline.text.split()) <= 12:
+            name = (
+                prev.inline.codes[-1]
+                if prev.kind == "paragraph" and "table" in prev.inline.text.lower()
+                else prev.inline.codes[0]
+            )
+            if re.fullmatch(r"[A-Za-z_][\w.]*", name):
+                return name
+    if prev.kind == "heading" and re.fullmatch(r"[A-Za-z_]\w*", prev.inline.text.strip()):
+        return prev.inline.text.strip()
+    return None
+
+
+def _schema_req(st: _State, name: str, line: int, section: list[str]) -> Requirement:
+    existing = st.schemas.get(name)
+    if existing is not None:
+        return existing
+    req = Requirement(
+        id=f"SC-{len(st.schemas) + 1}",
+        kind="model",
+        key=name,
+        text=f"schema {name}",
+        line=line,
+        section=section[-1] if section else "",
+        details={"schema": name, "fields": [], "constraints": []},
+    )
+    st.schemas[name] = req
+    return req
+
+
+def _attach_schemas(st: _State) -> None:
+    for name, req in st.schemas.items():
+        req.text = f"schema {name}: " + ", ".join(req.details.get("fields", []))
+        if req.key.lower() in st.keys:
+            continue
+        _add(st, req)
+
+
+# --- code blocks --------------------------------------------------------------------
+def _code(
+    st: _State,
+    b: Block,
+    prev: Block | None,
+    event_ctx: Requirement | None,
+    endpoint_ctx: Requirement | None,
+) -> None:
+    content = b.code
+    info = b.info.lower()
+    loaded: Any = None
+    if (
+        info in {"yaml", "yml", "json", "openapi"}
+        or re.search(r"^\s*(paths|openapi)\s*:", content, re.M)
+        or content.lstrip().startswith("{")
+    ):
+        try:
+            loaded = (
+                json.loads(content) if content.lstrip().startswith("{") else yaml.safe_load(content)
+            )
+        except (ValueError, yaml.YAMLError):
+            loaded = None
+    if isinstance(loaded, dict) and isinstance(loaded.get("paths"), dict):
+        _openapi(st, b, loaded)
+        return
+    if (
+        isinstance(loaded, dict)
+        and event_ctx is not None
+        and prev is not None
+        and prev.kind == "paragraph"
+    ):
+        fields = [k for k in loaded if isinstance(k, str)]
+        event_ctx.details.setdefault("fields", [])
+        event_ctx.details["fields"].extend(
+            f for f in fields if f not in event_ctx.details["fields"]
+        )
+        return
+    if isinstance(loaded, dict) and endpoint_ctx is not None:
+        endpoint_ctx.details.setdefault("response_fields", list(loaded))
+        return
+    # diagrams and pseudo-code: endpoint mentions and CREATE TABLE statements
+    for offset, text in enumerate(content.splitlines()):
+        for method, path, params in endpoints_in(text):
+            st.secondary.append(
+                (method, path, params, text.strip(), b.line + 1 + offset, b.section)
+            )
+    for m in re.finditer(
+        r"create\s+table\s+(?:if\s+not\s+exists\s+)?[\"`]?(\w+)[\"`]?\s*\(([^;]*)\)",
+        content,
+        re.I | re.S,
+    ):
+        cols = [
+            c.strip().split()[0].strip('"`')
+            for c in m.group(2).split(",")
+            if c.strip()
+            and not re.match(r"(primary|foreign|unique|constraint|check|index)\b", c.strip(), re.I)
+        ]
+        _model(st, m.group(1), b.line, b.section, f"table {m.group(1)}", cols)
+
+
+def _openapi(st: _State, b: Block, spec: dict[str, Any]) -> None:
+    lines = b.code.splitlines()
+
+    def line_of(needle: str) -> int:
+        for n, text in enumerate(lines):
+            if needle in text:
+                return b.line + 1 + n
+        return b.line
+
+    base = st.doc.base_path
+    relative = bool(base) and not any(
+        isinstance(p, str) and (p.startswith(base + "/") or p == base) for p in spec["paths"]
+    )
+    for raw_path, ops in spec["paths"].items():
+        if not isinstance(raw_path, str) or not isinstance(ops, dict):
+            continue
+        path, params = clean_path(raw_path)
+        full, alt = _apply_base(st, path) if relative else (path, [])
+        for method, op in ops.items():
+            if not isinstance(method, str) or method.upper() not in METHODS:
+                continue
+            responses = op.get("responses", {}) if isinstance(op, dict) else {}
+            codes = (
+                [int(str(c)) for c in responses if str(c).isdigit()]
+                if isinstance(responses, dict)
+                else []
+            )
+            query = []
+            if isinstance(op, dict):
+                for p in op.get("parameters", []) or []:
+                    if (
+                        isinstance(p, dict)
+                        and p.get("in") == "query"
+                        and isinstance(p.get("name"), str)
+                    ):
+                        query.append(p["name"])
+            summary = op.get("summary", "") if isinstance(op, dict) else ""
+            details: dict[str, Any] = {
+                "query": params + query,
+                "status": [c for c in codes if c < 300],
+                "errors": [c for c in codes if c >= 400],
+                "alt_paths": alt,
+                "source": "openapi",
+            }
+            body = op.get("requestBody") if isinstance(op, dict) else None
+            if isinstance(body, dict) and isinstance(body.get("$ref"), str):
+                details["request"] = body["$ref"].rsplit("/", 1)[-1]
+            _endpoint(
+                st,
+                method.upper(),
+                full,
+                line_of(raw_path + ":"),
+                b.section,
+                f"{method.upper()} {raw_path} {summary}".strip(),
+                details,
+            )
+    comps = spec.get("components")
+    schemas = comps.get("schemas") if isinstance(comps, dict) else None
+    if isinstance(schemas, dict):
+        for name, body in schemas.items():
+            if not isinstance(name, str) or not isinstance(body, dict):
+                continue
+            props = body.get("properties", body)
+            if not isinstance(props, dict):
+                continue
+            sreq = _schema_req(st, name, line_of(name + ":"), b.section)
+            for fname, fspec in props.items():
+                if not isinstance(fname, str) or fname in {"type", "required", "$ref"}:
+                    continue
+                sreq.details["fields"].append(fname)
+                if isinstance(fspec, dict):
+                    c: dict[str, Any] = {"field": fname, "line": line_of(fname + ":")}
+                    if "minLength" in fspec or "maxLength" in fspec:
+                        c.update(
+                            unit="length", min=fspec.get("minLength"), max=fspec.get("maxLength")
+                        )
+                    elif "minimum" in fspec or "maximum" in fspec:
+                        c.update(unit="value", min=fspec.get("minimum"), max=fspec.get("maximum"))
+                    elif "minItems" in fspec or "maxItems" in fspec:
+                        c.update(unit="items", min=fspec.get("minItems"), max=fspec.get("maxItems"))
+                    elif "pattern" in fspec:
+                        c.update(unit="pattern", pattern=fspec["pattern"])
+                    else:
+                        continue
+                    sreq.details["constraints"].append(c)
+
+
+# --- lists and prose ----------------------------------------------------------------
+def _field_list(st: _State, b: Block, prev: Block | None) -> bool:
+    """`- `id` — uuid, primary key` items under a lead naming a table or schema."""
+    items = b.items
+    starts = [
+        it for it in items if it.inline.codes and it.inline.text.startswith(it.inline.codes[0])
+    ]
+    if len(items) < 2 or len(starts) < 0.6 * len(items):
+        return False
+    owner = _owner_name(prev)
+    if owner is None:
+        return False
+    cols = field_names([it.inline.codes[0] for it in starts])
+    lead = prev.inline.text.lower() if prev is not None else ""
+    if "table" in lead or _in(b.section, _DATA):
+        _model(
+            st,
+            owner,
+            prev.line if prev else b.line,
+            b.section,
+            f"table {owner}: " + ", ".join(cols),
+            cols,
+        )
+    else:
+        sreq = _schema_req(st, owner, b.line, b.section)
+        sreq.details["fields"].extend(cols)
+        for it in starts:
+            sreq.details["constraints"].extend(constraints_in(it.inline.text, it.line))
+    return True
+
+
+def _schema_list(st: _State, b: Block) -> bool:
+    """`- **TicketCreate** — `customer_id` (UUID), `subject` (3–200 characters)` items."""
+    named = [
+        it
+        for it in b.items
+        if it.inline.bold
+        and re.fullmatch(r"[A-Z][A-Za-z0-9]+", it.inline.bold[0])
+        and it.inline.text.startswith(it.inline.bold[0])
+    ]
+    if len(named) < max(2, int(0.6 * len(b.items))):
+        return False
+    for it in named:
+        name = it.inline.bold[0]
+        sreq = _schema_req(st, name, it.line, b.section)
+        sreq.details["fields"].extend(
+            f for f in _fields_outside_parens(it.inline) if f not in sreq.details["fields"]
+        )
+        sreq.details["constraints"].extend(constraints_in(it.inline.text, it.line))
+    return True
+
+
+def _list(st: _State, b: Block, prev: Block | None) -> None:
+    if _is_intro(b.section):
+        return
+    kind = _section_kind(b.section)
+    lead = prev.inline.text if prev is not None and prev.kind == "paragraph" else ""
+    if lead.rstrip().endswith(":"):
+        if _ACCEPTANCE.search(lead):
+            kind = "acceptance"
+        elif re.search(r"\bnon-?functional\b", lead, re.I):
+            kind = "nfr"
+    for it in b.items:
+        _item(st, kind, it, b.section)
+        for m_, p_, q_ in endpoints_in(it.inline.text):
+            st.secondary.append((m_, p_, q_, it.inline.text, it.line, b.section))
+
+
+def _item(st: _State, kind: str, it: ListItem, section: list[str]) -> None:
+    _other_req(st, kind, it.inline.text, it.line, section)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\"(])")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _prose(st: _State, b: Block) -> None:
+    if _is_intro(b.section):
+        return
+    text = b.inline.text
+    if text.rstrip().endswith(":") and len(text.split()) <= 12:
+        return  # a lead-in of the list or block below
+    for m_, p_, q_ in endpoints_in(text):
+        st.secondary.append((m_, p_, q_, text, b.line, b.section))
+    kind = _section_kind(b.section)
+    for sentence in sentences(text):
+        if len(sentence.split()) < 4 or not _NORMATIVE.search(sentence):
+            continue
+        _other_req(st, kind, sentence, b.line, b.section)
