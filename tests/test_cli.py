@@ -65,7 +65,9 @@ def test_review_writes_markdown_and_json(shop: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     md = (shop / "code-review.md").read_text("utf-8")
     positions = [md.find(h) for h in TEMPLATE_HEADINGS]
-    assert all(p >= 0 for p in positions), [h for h, p in zip(TEMPLATE_HEADINGS, positions, strict=True) if p < 0]
+    assert all(p >= 0 for p in positions), [
+        h for h, p in zip(TEMPLATE_HEADINGS, positions, strict=True) if p < 0
+    ]
     assert positions == sorted(positions), "template sections out of order"
     assert "# Code Review Report: shop" in md
     assert "not measured: " in md  # tests were not run: coverage says why
@@ -74,9 +76,10 @@ def test_review_writes_markdown_and_json(shop: Path, tmp_path: Path) -> None:
     assert report["schema_version"] == 1
     assert report["recommendation"] in {"APPROVE", "CONDITIONAL_APPROVE", "REJECT"}
     assert set(report["scores"]) >= {"requirements", "tests", "quality", "overall"}
-    assert report["metrics"]["coverage"] == {"measured": False, "reason": "not run (--no-tests)"} or (
-        report["metrics"]["coverage"]["measured"] is False
-    )
+    assert report["metrics"]["coverage"] == {
+        "measured": False,
+        "reason": "not run (--no-tests)",
+    } or (report["metrics"]["coverage"]["measured"] is False)
     changed = set(report["project"]["changed_files"])
     assert "src/shop/api/carts.py" in changed and "src/shop/main.py" not in changed
 
@@ -96,7 +99,11 @@ def test_review_writes_markdown_and_json(shop: Path, tmp_path: Path) -> None:
     assert report["recommendation"] == "REJECT"
     for f in report["findings"]:
         assert f["rule"] and f["category"] and f["severity"] and f["message"]
-        assert f["in_change"] is (f["path"] in changed) or f["path"] is None or f["in_change"] in {True, False}
+        assert (
+            f["in_change"] is (f["path"] in changed)
+            or f["path"] is None
+            or f["in_change"] in {True, False}
+        )
 
 
 def test_review_without_git_says_so(make_project: ProjectFactory, tmp_path: Path) -> None:
@@ -137,11 +144,15 @@ def test_empty_design(shop: Path) -> None:
 
 def test_binary_design(shop: Path) -> None:
     (shop / "bin.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
-    _assert_usage_error(run_cli(str(shop), "--design", str(shop / "bin.md")), "design file is binary")
+    _assert_usage_error(
+        run_cli(str(shop), "--design", str(shop / "bin.md")), "design file is binary"
+    )
 
 
 def test_unreadable_design_is_a_directory(shop: Path) -> None:
-    _assert_usage_error(run_cli(str(shop), "--design", str(shop / "src")), "design path is not a file")
+    _assert_usage_error(
+        run_cli(str(shop), "--design", str(shop / "src")), "design path is not a file"
+    )
 
 
 def test_no_python_code(tmp_path: Path) -> None:
@@ -166,7 +177,11 @@ def test_rules_and_rule() -> None:
     assert "API001" in listing.stdout and "api.missing-response-model" in listing.stdout
     doc = run_cli("rule", "api001")
     assert doc.returncode == 0
-    assert "## What it finds" in doc.stdout and "## Fix" in doc.stdout and "response_model" in doc.stdout
+    assert (
+        "## What it finds" in doc.stdout
+        and "## Fix" in doc.stdout
+        and "response_model" in doc.stdout
+    )
     _assert_usage_error(run_cli("rule", "NOPE999"), "unknown rule")
 
 

@@ -172,10 +172,17 @@ def test_models_settings_kafka_tests(write_tree: Tree) -> None:
     assert set(tables["orders"].relationships) == {"items"}
     assert tables["order_items"].columns["order_id"].foreign_key == "orders.id"
     settings = next(iter(index.settings.values()))
-    assert settings.env_prefix == "SVC_" and settings.fields["payments_topic"] == "payments.completed"
+    assert (
+        settings.env_prefix == "SVC_" and settings.fields["payments_topic"] == "payments.completed"
+    )
     roles = {(k.library, k.role, tuple(k.topics)) for k in index.kafka_clients}
-    assert roles == {("aiokafka", "producer", ()), ("aiokafka", "consumer", ("payments.completed",))}
-    assert [(s.topic, s.line, s.awaited) for s in index.kafka_sends] == [("orders.created", 14, True)]
+    assert roles == {
+        ("aiokafka", "producer", ()),
+        ("aiokafka", "consumer", ("payments.completed",)),
+    }
+    assert [(s.topic, s.line, s.awaited) for s in index.kafka_sends] == [
+        ("orders.created", 14, True)
+    ]
     (test,) = index.tests
     assert test.id == "tests/test_orders.py::test_create"
     assert [(h.method, h.path) for h in test.http_calls] == [

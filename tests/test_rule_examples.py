@@ -33,7 +33,9 @@ def test_bad_example_fires(rule_id: str, i: int) -> None:
 def test_good_example_is_quiet(rule_id: str, i: int) -> None:
     rule = RULES[rule_id]
     findings = [f for f in run_example(rule, rule.good[i]) if f.rule == rule_id]
-    assert not findings, f"{rule_id}: good example {i} fired: {[(f.line, f.message) for f in findings]}"
+    assert not findings, (
+        f"{rule_id}: good example {i} fired: {[(f.line, f.message) for f in findings]}"
+    )
 
 
 @pytest.mark.parametrize("rule_id", list(RULES))

@@ -16,7 +16,9 @@ from fastapi_review.verdict import decide, recommend, score_quality, score_requi
 
 
 def f(category: str, severity: Severity) -> Finding:
-    return Finding(rule="X001", category=category, severity=severity, path="a.py", line=1, message="m")
+    return Finding(
+        rule="X001", category=category, severity=severity, path="a.py", line=1, message="m"
+    )
 
 
 def traced(*statuses: str) -> list[TracedRequirement]:
@@ -46,7 +48,10 @@ def test_recommendation_rules() -> None:
     assert recommend(good, []) == "APPROVE"
     assert recommend(good, [f("kafka.no-dlq", Severity.CRITICAL)]) == "CONDITIONAL_APPROVE"
     assert recommend(good, [f("async.blocking-io", Severity.BLOCKER)]) == "REJECT"
-    assert recommend(Scores(requirements=3, tests=5, quality=5, overall=4.3), []) == "CONDITIONAL_APPROVE"
+    assert (
+        recommend(Scores(requirements=3, tests=5, quality=5, overall=4.3), [])
+        == "CONDITIONAL_APPROVE"
+    )
     assert recommend(Scores(requirements=2, tests=5, quality=5, overall=4.0), []) == "REJECT"
 
 
@@ -58,9 +63,13 @@ def test_test_anchors() -> None:
     assert score_tests(cov(80.0), {}, [], config).score == 3
     assert score_tests(cov(65.0), {}, [], config).score == 2
     assert score_tests(cov(40.0), {}, [], config).score == 1
-    unmeasured = score_tests(CoverageMetrics(measured=False, reason="not run (--no-tests)"), {}, [], config)
+    unmeasured = score_tests(
+        CoverageMetrics(measured=False, reason="not run (--no-tests)"), {}, [], config
+    )
     assert unmeasured.score == 3 and "not measured: not run (--no-tests)" in unmeasured.why
-    failing = {"tests": GateResult(name="tests", measured=True, passed=False, details={"failed": 2})}
+    failing = {
+        "tests": GateResult(name="tests", measured=True, passed=False, details={"failed": 2})
+    }
     assert score_tests(cov(95.0, 99.0), failing, [], config).score == 3
     assert "95.0%" in score_tests(cov(95.0, 99.0), failing, [], config).why
 
@@ -83,10 +92,18 @@ def test_quality_anchors() -> None:
 def test_requirement_anchors() -> None:
     assert score_requirements(traced(*["implemented"] * 10), []).score == 5
     assert score_requirements(traced(*["implemented"] * 10, "unverified"), []).score == 5
-    assert score_requirements(traced(*["implemented"] * 10), [f("req.untested", Severity.HIGH)]).score == 4
+    assert (
+        score_requirements(traced(*["implemented"] * 10), [f("req.untested", Severity.HIGH)]).score
+        == 4
+    )
     assert score_requirements(traced(*["implemented"] * 19, "partial"), []).score == 4
     assert score_requirements(traced(*["implemented"] * 19, "missing"), []).score == 3
-    assert score_requirements(traced(*["implemented"] * 6, "missing", "missing", "partial", "partial"), []).score == 2
+    assert (
+        score_requirements(
+            traced(*["implemented"] * 6, "missing", "missing", "partial", "partial"), []
+        ).score
+        == 2
+    )
     assert score_requirements(traced("implemented", "missing", "missing"), []).score == 1
     assert score_requirements([], []).score == 3
     assert "not measured" in score_requirements([], []).why
@@ -98,7 +115,11 @@ def test_decide_overall_and_justification() -> None:
     assert rec == "APPROVE"
     assert "91.0%" in scores.justification["tests"]
     scores, rec = decide(
-        traced(*["implemented"] * 5), [f("async.blocking-io", Severity.BLOCKER)], gates(), cov(80.0), Config()
+        traced(*["implemented"] * 5),
+        [f("async.blocking-io", Severity.BLOCKER)],
+        gates(),
+        cov(80.0),
+        Config(),
     )
     assert (scores.quality, scores.tests, scores.overall) == (2, 3, 3.3)
     assert rec == "REJECT"

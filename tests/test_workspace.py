@@ -25,7 +25,9 @@ def _repo(tmp_path: Path) -> Path:
 
 def test_changed_line_ranges_and_untracked(tmp_path: Path) -> None:
     root = _repo(tmp_path)
-    (root / "app" / "a.py").write_text("one = 1\nTWO = 2\nthree = 3\nfour = 4\nfive = 5\nsix = 6\n", encoding="utf-8")
+    (root / "app" / "a.py").write_text(
+        "one = 1\nTWO = 2\nthree = 3\nfour = 4\nfive = 5\nsix = 6\n", encoding="utf-8"
+    )
     (root / "app" / "new.py").write_text("y = 2\n", encoding="utf-8")
     (root / "ignored.py").write_text("z = 3\n", encoding="utf-8")
     change = read_change(root)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+
 import click
 from rich.console import Console
 
@@ -12,7 +13,6 @@ from fastapi_review.errors import UsageError
 from fastapi_review.models import Review, Severity
 
 SUBCOMMANDS = {"rules", "rule"}
-
 
 
 def _write(path: Path, text: str) -> None:
@@ -53,13 +53,30 @@ def _summary(review: Review, console: Console, outputs: list[str]) -> None:
 
 @click.command(name="fastapi-review", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("project", type=click.Path(path_type=Path), default=Path("."), required=False)
-@click.option("--design", type=click.Path(path_type=Path), help="Tech design (default: tech-design.md, docs/tech-design.md).")
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="code-review.md path (default: PROJECT/code-review.md).")
+@click.option(
+    "--design",
+    type=click.Path(path_type=Path),
+    help="Tech design (default: tech-design.md, docs/tech-design.md).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="code-review.md path (default: PROJECT/code-review.md).",
+)
 @click.option("--json", "json_out", help="Write the JSON report here ('-' for stdout).")
-@click.option("--python", type=click.Path(path_type=Path), help="Interpreter of the reviewed project's environment.")
+@click.option(
+    "--python",
+    type=click.Path(path_type=Path),
+    help="Interpreter of the reviewed project's environment.",
+)
 @click.option("--base", default="HEAD", show_default=True, help="What the change is compared to.")
 @click.option("--no-tests", is_flag=True, help="Do not run the test suite.")
-@click.option("--config", type=click.Path(path_type=Path), help="Read [tool.fastapi-review] from this TOML file.")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    help="Read [tool.fastapi-review] from this TOML file.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def review_cmd(
     project: Path,

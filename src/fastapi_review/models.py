@@ -5,13 +5,13 @@ cli -> workspace -> index -> (probes || rules) -> trace -> verdict -> render
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Criticality levels of the review standard, highest first."""
 
     BLOCKER = "BLOCKER"

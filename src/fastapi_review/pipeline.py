@@ -42,11 +42,16 @@ def stats(index: ProjectIndex) -> dict[str, int]:
         fn
         for m in index.source_modules
         for fn in m.functions
-        if not fn.name.startswith("_") and "." not in fn.qualname.replace(f"{fn.class_name}.", "", 1)
+        if not fn.name.startswith("_")
+        and "." not in fn.qualname.replace(f"{fn.class_name}.", "", 1)
     ]
 
     def annotated(fn_node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-        args = [a for a in [*fn_node.args.args, *fn_node.args.kwonlyargs] if a.arg not in {"self", "cls"}]
+        args = [
+            a
+            for a in [*fn_node.args.args, *fn_node.args.kwonlyargs]
+            if a.arg not in {"self", "cls"}
+        ]
         return fn_node.returns is not None and all(a.annotation is not None for a in args)
 
     return {
@@ -54,7 +59,9 @@ def stats(index: ProjectIndex) -> dict[str, int]:
         "source_modules": len(index.source_modules),
         "test_modules": len(index.test_modules),
         "functions": sum(len(m.functions) for m in index.source_modules),
-        "async_functions": sum(1 for m in index.source_modules for fn in m.functions if fn.is_async),
+        "async_functions": sum(
+            1 for m in index.source_modules for fn in m.functions if fn.is_async
+        ),
         "routes": len(index.routes),
         "pydantic_models": len(index.pydantic_models),
         "orm_models": len(index.orm_models),
@@ -91,7 +98,9 @@ def run_review(ws: Workspace, progress: Progress = _noop) -> Review:
         design_problems = list(doc.problems)
         timed("design", t)
     else:
-        design_problems.append("no tech design found (tech-design.md, docs/tech-design.md or --design)")
+        design_problems.append(
+            "no tech design found (tech-design.md, docs/tech-design.md or --design)"
+        )
 
     ctx = Context(
         index=index,

@@ -67,10 +67,12 @@ def score_requirements(traced: list[TracedRequirement], findings: list[Finding])
     )
     if impl / n < 0.5:
         return Dimension(1, f"{facts}: most requirements are not implemented")
-    if miss and miss / n > 0.1 or gaps / n > 0.3:
+    if (miss and miss / n > 0.1) or gaps / n > 0.3:
         return Dimension(2, f"{facts}: major requirements missing or wrong")
     if miss or gaps / n > 0.1:
-        return Dimension(3, f"{facts}: core requirements met, secondary features or error handling missing")
+        return Dimension(
+            3, f"{facts}: core requirements met, secondary features or error handling missing"
+        )
     if gaps or untested:
         return Dimension(4, f"{facts}: all implemented with minor gaps")
     return Dimension(5, f"{facts}: every requirement implemented")
@@ -91,7 +93,9 @@ def score_tests(
         reason = coverage.reason or (tests_gate.reason if tests_gate else None) or "tests not run"
         if tests_gate is not None and tests_gate.details.get("collected") == 0:
             return Dimension(1, "tests missing")
-        return Dimension(3, f"not measured: {reason}; {_counts(test_findings)} from static test analysis")
+        return Dimension(
+            3, f"not measured: {reason}; {_counts(test_findings)} from static test analysis"
+        )
     cov = coverage.overall
     if cov >= 90:
         score = 5
@@ -107,11 +111,17 @@ def score_tests(
     service = coverage.layers.get("service")
     if service is not None:
         notes.append(f"service layer {service:.1f}%")
-    failed = int((tests_gate.details.get("failed", 0) or 0) + (tests_gate.details.get("errors", 0) or 0)) if tests_gate else 0
+    failed = (
+        int((tests_gate.details.get("failed", 0) or 0) + (tests_gate.details.get("errors", 0) or 0))
+        if tests_gate
+        else 0
+    )
     if failed:
         notes.append(f"{failed} failing tests")
         score = min(score, 3)
-    if score == 5 and (serious or (service is not None and service < config.thresholds.coverage_service)):
+    if score == 5 and (
+        serious or (service is not None and service < config.thresholds.coverage_service)
+    ):
         score = 4
         notes.append("gaps in test kinds or service coverage")
     notes.append(f"test findings: {_counts(test_findings)}")
@@ -119,10 +129,16 @@ def score_tests(
 
 
 def score_quality(gates: dict[str, GateResult], findings: list[Finding]) -> Dimension:
-    code = [f for f in findings if _group(f) not in {"requirements", "tests", "req"} and not f.suppressed]
+    code = [
+        f
+        for f in findings
+        if _group(f) not in {"requirements", "tests", "req"} and not f.suppressed
+    ]
     code = [f for f in code if not f.category.startswith("req.")]
     blocking = [f for f in code if f.category in ASYNC_BLOCKING and f.severity == Severity.BLOCKER]
-    failing = [g for name, g in gates.items() if name in CODE_GATES and g.measured and g.passed is False]
+    failing = [
+        g for name, g in gates.items() if name in CODE_GATES and g.measured and g.passed is False
+    ]
     unmeasured = [g for name, g in gates.items() if name in CODE_GATES and not g.measured]
     high = [f for f in code if f.severity.rank >= Severity.HIGH.rank]
     above_low = [f for f in code if f.severity.rank > Severity.LOW.rank]
@@ -133,7 +149,9 @@ def score_quality(gates: dict[str, GateResult], findings: list[Finding]) -> Dime
         gate_text += "; not measured: " + ", ".join(g.name for g in unmeasured)
     facts = f"code findings: {_counts(code)}; {gate_text}"
     if len(blocking) >= 3:
-        return Dimension(1, f"{facts}: blocking operations throughout the async code ({len(blocking)} sites)")
+        return Dimension(
+            1, f"{facts}: blocking operations throughout the async code ({len(blocking)} sites)"
+        )
     if blocking:
         return Dimension(2, f"{facts}: blocking operations in async code")
     if len(high) >= 10:

@@ -114,7 +114,9 @@ def _validators(cls: ClassInfo) -> tuple[list[str], bool]:
             dname = (dotted(call.func if call else dec) or "").rsplit(".", 1)[-1]
             if dname in {"field_validator", "validator"} and call is not None:
                 names.extend(
-                    a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                    a.value
+                    for a in call.args
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
                 )
             elif dname in {"model_validator", "root_validator"}:
                 names.append("*")
@@ -176,7 +178,11 @@ def _orm_model(cls: ClassInfo) -> OrmModel | None:
             target = ""
             if value.args:
                 t = value.args[0]
-                target = t.value if isinstance(t, ast.Constant) and isinstance(t.value, str) else ast.unparse(t)
+                target = (
+                    t.value
+                    if isinstance(t, ast.Constant) and isinstance(t.value, str)
+                    else ast.unparse(t)
+                )
             elif ann:
                 target = ann
             lazy = next((_literal(k.value) for k in value.keywords if k.arg == "lazy"), None)
@@ -184,7 +190,11 @@ def _orm_model(cls: ClassInfo) -> OrmModel | None:
                 attr, target, stmt.lineno, lazy if isinstance(lazy, str) else None
             )
             continue
-        if ann.startswith("Mapped[") and ("list[" in ann or "List[" in ann) and call_name != "mapped_column":
+        if (
+            ann.startswith("Mapped[")
+            and ("list[" in ann or "List[" in ann)
+            and call_name != "mapped_column"
+        ):
             model.relationships[attr] = Relationship(attr, ann, stmt.lineno)
             continue
         if call_name in {"mapped_column", "Column"} or ann.startswith("Mapped["):

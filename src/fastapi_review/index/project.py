@@ -73,7 +73,7 @@ class ProjectIndex:
         if m is not None and attr in m.imports and m.imports[attr] != qname:
             return self.lookup(m.imports[attr], depth + 1)
         # a method reached through a re-exported class: pkg.Cls.meth
-        outer, _, meth = mod.rpartition(".")
+        outer, _, _meth = mod.rpartition(".")
         if outer:
             m2 = self.by_name.get(outer)
             cls_name = mod.rsplit(".", 1)[-1]
@@ -119,8 +119,10 @@ class ProjectIndex:
                     result = True
                     break
                 parent = self.class_(b)
-                if parent is not None and parent.fqname not in seen and derives(
-                    parent, seen | {cls.fqname}
+                if (
+                    parent is not None
+                    and parent.fqname not in seen
+                    and derives(parent, seen | {cls.fqname})
                 ):
                     result = True
                     break
@@ -133,7 +135,9 @@ class ProjectIndex:
         best: Function | None = None
         for fn in self.modules[path].functions if path in self.modules else []:
             end = fn.node.end_lineno or fn.node.lineno
-            if fn.node.lineno <= line <= end and (best is None or fn.node.lineno >= best.node.lineno):
+            if fn.node.lineno <= line <= end and (
+                best is None or fn.node.lineno >= best.node.lineno
+            ):
                 best = fn
         return best
 

@@ -115,11 +115,21 @@ def _param_kind(arg: ast.arg, default: ast.expr | None, path_params: set[str]) -
     if re.search(r"\b(BackgroundTasks|Response|WebSocket|AsyncSession|Session)\b", ann):
         return "other", dtext
     base = re.sub(r"\s*\|\s*None|Optional\[|\]", "", ann).strip()
-    if base in {"int", "str", "float", "bool", "UUID", "uuid.UUID", "date", "datetime", "Decimal"} or (
-        not ann and default is not None
-    ):
+    if base in {
+        "int",
+        "str",
+        "float",
+        "bool",
+        "UUID",
+        "uuid.UUID",
+        "date",
+        "datetime",
+        "Decimal",
+    } or (not ann and default is not None):
         return "query", dtext
-    if base in {"dict", "Dict", "dict[str, Any]", "Any", "list", "List"} or base.startswith(("dict[", "Dict[")):
+    if base in {"dict", "Dict", "dict[str, Any]", "Any", "list", "List"} or base.startswith(
+        ("dict[", "Dict[")
+    ):
         return "body", dtext
     return ("body", dtext) if ann else ("query", dtext)
 
@@ -250,7 +260,10 @@ def _make_route(
         node.args.defaults
     )
     params: list[Param] = []
-    for arg, default in [*zip(args, defaults, strict=True), *zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True)]:
+    for arg, default in [
+        *zip(args, defaults, strict=True),
+        *zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True),
+    ]:
         if arg.arg in {"self", "cls"}:
             continue
         kind, dtext = _param_kind(arg, default, path_params)

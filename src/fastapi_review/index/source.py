@@ -54,10 +54,14 @@ def _skip_dir(dirpath: str, name: str) -> bool:
 
 
 def _matches(rel: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p.rstrip("/") + "/*") for p in patterns)
+    return any(
+        fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p.rstrip("/") + "/*") for p in patterns
+    )
 
 
-def discover(root: Path, include: list[str], exclude: list[str]) -> tuple[list[str], list[SkippedFile]]:
+def discover(
+    root: Path, include: list[str], exclude: list[str]
+) -> tuple[list[str], list[SkippedFile]]:
     """Every .py file below root (no virtual environments, caches, build output or .git)."""
     found: list[str] = []
     skipped: list[SkippedFile] = []
@@ -95,7 +99,9 @@ def read_source(root: Path, rel: str) -> SourceFile | SkippedFile:
     try:
         size = full.stat().st_size
         if size > MAX_FILE_BYTES:
-            return SkippedFile(path=rel, reason=f"file too large to analyse ({size // 1_000_000} MB)")
+            return SkippedFile(
+                path=rel, reason=f"file too large to analyse ({size // 1_000_000} MB)"
+            )
         data = full.read_bytes()
     except OSError as exc:
         return SkippedFile(path=rel, reason=f"not readable: {exc.strerror or exc}")

@@ -66,9 +66,9 @@ def _markers(fn: Function, m: Module) -> list[str]:
             isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
         ):
             for sub in ast.walk(node.value):
-                text = dotted(sub) if isinstance(sub, ast.Attribute) else None
-                if text and ".mark." in f".{text}":
-                    out.append(text.split(".mark.", 1)[-1])
+                name = dotted(sub) if isinstance(sub, ast.Attribute) else None
+                if name and ".mark." in f".{name}":
+                    out.append(name.split(".mark.", 1)[-1])
     return out
 
 
@@ -95,11 +95,7 @@ def collect(index: ProjectIndex) -> None:
                     func.attr.startswith("assert_") or func.attr.startswith("assert")
                 ):
                     tf.mock_asserts += 1
-                if (
-                    isinstance(func, ast.Attribute)
-                    and func.attr in HTTP_VERBS
-                    and c.node.args
-                ):
+                if isinstance(func, ast.Attribute) and func.attr in HTTP_VERBS and c.node.args:
                     first = c.node.args[0]
                     method = func.attr.upper()
                     if func.attr == "request" and len(c.node.args) >= 2:

@@ -21,14 +21,26 @@ TYPE_OF_GROUP = {
 # "what was checked" per area, for the lists of practices followed: an area is listed
 # as followed when rules of it ran and none of its categories produced a finding.
 AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "async": ("No blocking calls reachable from async code", ("async.blocking-io", "db.sync-driver")),
-    "tasks": ("Background tasks kept and supervised", ("async.fire-and-forget-task", "async.unawaited-coroutine")),
-    "sessions": ("Database sessions managed by context managers or yield dependencies", ("async.session-lifecycle",)),
+    "async": (
+        "No blocking calls reachable from async code",
+        ("async.blocking-io", "db.sync-driver"),
+    ),
+    "tasks": (
+        "Background tasks kept and supervised",
+        ("async.fire-and-forget-task", "async.unawaited-coroutine"),
+    ),
+    "sessions": (
+        "Database sessions managed by context managers or yield dependencies",
+        ("async.session-lifecycle",),
+    ),
     "n1": ("No queries inside loops (N+1)", ("db.n-plus-one", "db.lazy-load-async")),
     "migrations": ("Alembic migrations match the ORM models", ("db.migrations",)),
     "tx": ("Transactions and event publishing coordinated", ("db.transactions",)),
     "pagination": ("List queries bounded / paginated", ("db.unbounded-query",)),
-    "injection": ("No SQL or commands built from input with string formatting", ("security.injection",)),
+    "injection": (
+        "No SQL or commands built from input with string formatting",
+        ("security.injection",),
+    ),
     "secrets": ("No hard-coded secrets", ("security.hardcoded-secret",)),
     "insecure": ("No insecure configuration (CORS, debug)", ("security.insecure-config",)),
     "config": ("Environment-based configuration", ("config.not-env-based",)),
@@ -43,7 +55,10 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "logging": ("Structured logging, no print()", ("ops.logging",)),
     "layers": ("Router -> service -> repository layering respected", ("arch.layer-violation",)),
     "types": ("Public functions annotated", ("types.missing-annotations",)),
-    "kproducer": ("Kafka producer reliability (acks, idempotence, errors)", ("kafka.producer-reliability",)),
+    "kproducer": (
+        "Kafka producer reliability (acks, idempotence, errors)",
+        ("kafka.producer-reliability",),
+    ),
     "kshutdown": ("Kafka consumers shut down gracefully", ("kafka.consumer-shutdown",)),
     "kdlq": ("Failed messages retried or dead-lettered", ("kafka.no-dlq",)),
     "kidem": ("Idempotent message handling", ("kafka.consumer-idempotency",)),
@@ -105,9 +120,7 @@ def build_view(review: Review) -> dict[str, object]:
         return f"{value:.1f}%{detail}"
 
     fired = {f.category for f in active}
-    followed = [
-        label for label, cats in AREAS.values() if not any(c in fired for c in cats)
-    ]
+    followed = [label for label, cats in AREAS.values() if not any(c in fired for c in cats)]
     gate_rows = []
     for name, g in review.gates.items():
         if g.measured:
@@ -125,7 +138,9 @@ def build_view(review: Review) -> dict[str, object]:
             issue=f"{_one_line(f.message, 140)} ({_loc(f)})",
             type=_type(f),
             level=f.severity.value,
-            impact=_one_line(categories()[f.category].what if f.category in categories() else "", 120),
+            impact=_one_line(
+                categories()[f.category].what if f.category in categories() else "", 120
+            ),
             action=_one_line(f.fix, 160),
         )
         for f in active
@@ -137,7 +152,9 @@ def build_view(review: Review) -> dict[str, object]:
     unverified = [t for t in review.requirements if t.status == "unverified"]
     req_sev: dict[str, str] = {}
     for t in incomplete:
-        cat = {"missing": "req.missing", "partial": "req.partial", "deviation": "req.deviation"}[t.status]
+        cat = {"missing": "req.missing", "partial": "req.partial", "deviation": "req.deviation"}[
+            t.status
+        ]
         req_sev[t.requirement.id] = categories()[cat].severity.value
 
     inventory = review.test_inventory or {}
@@ -158,7 +175,9 @@ def build_view(review: Review) -> dict[str, object]:
         strengths.append(f"Overall coverage {cov.overall:.1f}% meets the 85% threshold")
     tested_reqs = [t for t in review.requirements if t.tests]
     if tested_reqs:
-        strengths.append(f"{len(tested_reqs)} of {len(review.requirements)} requirements are exercised by tests")
+        strengths.append(
+            f"{len(tested_reqs)} of {len(review.requirements)} requirements are exercised by tests"
+        )
 
     by_group: dict[str, list[Finding]] = defaultdict(list)
     for f in active:
@@ -191,8 +210,10 @@ def build_view(review: Review) -> dict[str, object]:
         "immediate": [f for f in active if f.severity.rank >= Severity.CRITICAL.rank],
         "before_merge": [f for f in active if f.severity == Severity.HIGH],
         "future": [f for f in active if f.severity.rank <= Severity.MEDIUM.rank],
-        "async_f": by_group["async"] + [f for f in by_group["db"] if f.category == "db.sync-driver"],
-        "pyd_f": by_group["pydantic"] + [f for f in active if f.category == "api.unvalidated-input"],
+        "async_f": by_group["async"]
+        + [f for f in by_group["db"] if f.category == "db.sync-driver"],
+        "pyd_f": by_group["pydantic"]
+        + [f for f in active if f.category == "api.unvalidated-input"],
         "kafka_f": by_group["kafka"],
         "types_f": by_group["types"],
         "loc": _loc,
@@ -207,7 +228,7 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
-    autoescape=False,  # markdown, not HTML  # noqa: S701
+    autoescape=False,  # markdown, not HTML
 )
 
 
