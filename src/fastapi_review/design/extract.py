@@ -14,10 +14,12 @@ ENDPOINT_RE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+`?(/[^\s
 PATH_RE = re.compile(r"^/[\w\-./{}:?=&…]*$")
 STATUS_RE = re.compile(r"(?<![\w.])([1-5]\d\d)(?![\w.])")
 TOPIC_RE = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+$")
-ID_RE = re.compile(r"^\s*\**\s*([A-Z][A-Z0-9]{0,5}-\d{1,4}[a-z]?)\b\s*\**\s*[:.)\-—–]?\s*")
+ID_RE = re.compile(
+    r"^\s*\**\s*([A-Z][A-Z0-9]{0,5}-\d{1,4}[a-z]?)\b\s*\**\s*[:.)\-\u2014\u2013]?\s*"
+)
 FIELD_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*(?:\[\])?$")
 RANGE_RE = re.compile(
-    r"\b([A-Za-z_][A-Za-z0-9_]*)`?\s*\(\s*(?:[^()]*?,\s*)?(\d+)\s*(?:–|—|-|to|\.\.)\s*(\d+)\s*([a-z ]*)([^)]*)\)"
+    r"\b([A-Za-z_][A-Za-z0-9_]*)`?\s*\(\s*(?:[^()]*?,\s*)?(\d+)\s*(?:\u2013|\u2014|-|to|\.\.)\s*(\d+)\s*([a-z ]*)([^)]*)\)"
 )
 MAX_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)`?\s*\([^)]*?\bat most (\d+) characters")
 REQUIRED_WHEN_RE = re.compile(r"required when `?(\w+)`? is `?(\w+)`?")
@@ -68,7 +70,7 @@ def topics_in(codes: list[str]) -> list[str]:
 
 def _looks_dotted_code(text: str) -> bool:
     # `orders.id`, `stock_items.reserved`: table.column references, not topics
-    head, _, tail = text.partition(".")
+    _head, _, tail = text.partition(".")
     return tail in {"id", "uuid"} or tail.endswith("_id") or tail.endswith("_at")
 
 
@@ -92,7 +94,7 @@ def explicit_id(text: str) -> tuple[str, str] | None:
 
 
 def constraints_in(text: str, line: int) -> list[dict[str, Any]]:
-    """Value and length ranges stated for named fields: `reason (3–200 characters)`."""
+    """Value and length ranges stated for named fields: `reason (3-200 characters)`."""
     out: list[dict[str, Any]] = []
     for m in RANGE_RE.finditer(text):
         name, lo, hi, unit, rest = (
@@ -128,11 +130,11 @@ def constraints_in(text: str, line: int) -> list[dict[str, Any]]:
 
 
 def cell_constraint(field: str, rule: str, line: int) -> dict[str, Any] | None:
-    """A schema table's rule cell: `3–200 characters`, `1–999`, `^[A-Z]{3}$`, `1–50 entries`."""
+    """A schema table's rule cell: `3-200 characters`, `1-999`, `^[A-Z]{3}$`, `1-50 entries`."""
     rule = rule.strip()
     if rule.startswith("^") or rule.endswith("$"):
         return {"field": field, "pattern": rule, "unit": "pattern", "line": line}
-    m = re.search(r"(\d+)\s*(?:–|—|-|to)\s*(\d+)\s*([a-z]*)", rule)
+    m = re.search(r"(\d+)\s*(?:\u2013|\u2014|-|to)\s*(\d+)\s*([a-z]*)", rule)
     if m:
         unit = m.group(3)
         kind = (

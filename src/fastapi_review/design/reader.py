@@ -9,7 +9,7 @@ tables, code blocks); requirements are read from their structure:
   parameters and request/response schemas where stated; a stated base path is
   applied to relative table paths;
 * events: Kafka topics from tables (Topic column) or lead paragraphs
-  (`` `users.registered` — published by ... ``), produced or consumed, payload
+  (`` `users.registered` \u2014 published by ... ``), produced or consumed, payload
   fields, dead-letter topics;
 * data model: tables and their columns (Table/Column tables, field lists,
   `CREATE TABLE`), and API schemas with their field constraints;
@@ -285,7 +285,7 @@ def _fields_outside_parens(inl: Inline) -> list[str]:
 def _read(st: _State) -> None:
     blocks = st.blocks
     title = next((b.inline.text for b in blocks if b.kind == "heading" and b.level == 1), "")
-    st.doc.service = slug(re.split(r"\s[—–:-]\s|\s-\s", title)[0]) if title else ""
+    st.doc.service = slug(re.split(r"\s[\u2014\u2013:-]\s|\s-\s", title)[0]) if title else ""
     for b in blocks:
         if b.kind == "paragraph" and not st.doc.base_path:
             low = b.inline.text.lower()
@@ -317,7 +317,7 @@ def _read(st: _State) -> None:
                         method,
                         full,
                         b.line,
-                        b.section + [b.inline.text],
+                        [*b.section, b.inline.text],
                         b.inline.text,
                         {"query": params, "alt_paths": alt, "source": "heading"},
                     )
@@ -664,11 +664,11 @@ def _table(st: _State, b: Block, prev: Block | None) -> None:
         owner = _owner_name(prev)
         if owner is None:
             return
-        cols: list[str] = []
+        table_cols: list[str] = []
         for _line, row in b.rows:
             fcell = _cell(row, c_column)
-            cols.extend(field_names(fcell.codes or [fcell.text]))
-        _model(st, owner, b.line, b.section, f"table {owner}: " + ", ".join(cols), cols)
+            table_cols.extend(field_names(fcell.codes or [fcell.text]))
+        _model(st, owner, b.line, b.section, f"table {owner}: " + ", ".join(table_cols), table_cols)
         return
     if c_id is not None:
         kind = _section_kind(b.section)
@@ -707,15 +707,18 @@ def _schema_name(cell: Inline) -> str | None:
 def _owner_name(prev: Block | None) -> str | None:
     if prev is None:
         return None
-    if prev.kind in {"paragraph", "heading"} and prev.inline.codes:
-        if prev.kind == "heading" or len(prev.inline.text.split()) <= 12:
-            name = (
-                prev.inline.codes[-1]
-                if prev.kind == "paragraph" and "table" in prev.inline.text.lower()
-                else prev.inline.codes[0]
-            )
-            if re.fullmatch(r"[A-Za-z_][\w.]*", name):
-                return name
+    if (
+        prev.kind in {"paragraph", "heading"}
+        and prev.inline.codes
+        and (prev.kind == "heading" or len(prev.inline.text.split()) <= 12)
+    ):
+        name = (
+            prev.inline.codes[-1]
+            if prev.kind == "paragraph" and "table" in prev.inline.text.lower()
+            else prev.inline.codes[0]
+        )
+        if re.fullmatch(r"[A-Za-z_][\w.]*", name):
+            return name
     if prev.kind == "heading" and re.fullmatch(r"[A-Za-z_]\w*", prev.inline.text.strip()):
         return prev.inline.text.strip()
     return None
@@ -925,7 +928,7 @@ def _field_list(st: _State, b: Block, prev: Block | None) -> bool:
 
 
 def _schema_list(st: _State, b: Block) -> bool:
-    """`- **TicketCreate** — `customer_id` (UUID), `subject` (3–200 characters)` items."""
+    """`- **TicketCreate** — `customer_id` (UUID), `subject` (3-200 characters)` items."""
     named = [
         it
         for it in b.items
