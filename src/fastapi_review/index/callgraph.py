@@ -570,3 +570,52 @@ def chain_text(path: list[Edge], last: tuple[str, int, str] | None = None) -> li
         else:
             out.append(f"{qual}:{line}: {text}")
     return out
+
+
+# library type names that mean the same class, mapped to one spelling
+TYPE_SPELLINGS: dict[str, str] = {
+    "sqlalchemy.orm.session.Session": "sqlalchemy.orm.Session",
+    "sqlmodel.Session": "sqlalchemy.orm.Session",
+    "sqlmodel.orm.session.Session": "sqlalchemy.orm.Session",
+    "sqlalchemy.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine.base.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.Connection": "sqlalchemy.engine.Connection",
+    "sqlalchemy.engine.base.Connection": "sqlalchemy.engine.Connection",
+    "sqlalchemy.ext.asyncio.session.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlmodel.ext.asyncio.session.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.ext.asyncio.engine.AsyncEngine": "sqlalchemy.ext.asyncio.AsyncEngine",
+    "sqlalchemy.ext.asyncio.engine.AsyncConnection": "sqlalchemy.ext.asyncio.AsyncConnection",
+    "requests.sessions.Session": "requests.Session",
+    "httpx._client.Client": "httpx.Client",
+    "httpx._client.AsyncClient": "httpx.AsyncClient",
+    "kafka.producer.KafkaProducer": "kafka.KafkaProducer",
+    "kafka.consumer.KafkaConsumer": "kafka.KafkaConsumer",
+    "confluent_kafka.SerializingProducer": "confluent_kafka.Producer",
+    "confluent_kafka.DeserializingConsumer": "confluent_kafka.Consumer",
+    "redis.StrictRedis": "redis.Redis",
+    "redis.client.Redis": "redis.Redis",
+    "pathlib.PosixPath": "pathlib.Path",
+    "pathlib.WindowsPath": "pathlib.Path",
+    "aiokafka.producer.AIOKafkaProducer": "aiokafka.AIOKafkaProducer",
+    "aiokafka.consumer.AIOKafkaConsumer": "aiokafka.AIOKafkaConsumer",
+}
+
+
+def spelled(type_name: str) -> str:
+    return TYPE_SPELLINGS.get(type_name, type_name)
+
+
+def qualified_call(graph: CallGraph, fn: Function, call: Call) -> str | None:
+    """The call as `Type.method` (receiver type resolved) or a plain dotted function name."""
+    target = graph.target_of(fn, call)
+    if target is None:
+        return None
+    head, _, meth = target.rpartition(".")
+    if not head:
+        return target
+    t = graph.value_type(head)
+    if t and t != head:
+        return f"{spelled(t)}.{meth}"
+    if head.endswith("()"):
+        return None
+    return f"{spelled(head)}.{meth}"

@@ -1,0 +1,1049 @@
+"""Async rules: blocking calls on the event loop, unawaited coroutines, lost tasks,
+unmanaged sessions and clients, and awaits that could run concurrently."""
+
+from __future__ import annotations
+
+import ast
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from fastapi_review.index.callgraph import CallGraph, Edge, call_graph, qualified_call
+from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.routes import Route
+from fastapi_review.index.symbols import Call, Function, dotted
+from fastapi_review.models import Finding
+from fastapi_review.rules.base import Context, Example, Rule
+
+_HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
+_DBAPI = {
+    "execute",
+    "executemany",
+    "executescript",
+    "commit",
+    "rollback",
+    "fetchone",
+    "fetchall",
+    "fetchmany",
+    "callproc",
+}
+
+# plain functions that block the calling thread
+BLOCKING_FUNCTIONS: dict[str, str] = {
+    "time.sleep": "sleeps",
+    **{f"requests.{v}": "sync HTTP" for v in _HTTP_VERBS},
+    **{f"httpx.{v}": "sync HTTP" for v in (*_HTTP_VERBS, "stream")},
+    "urllib.request.urlopen": "sync HTTP",
+    "urllib.request.urlretrieve": "sync HTTP",
+    "urllib3.request": "sync HTTP",
+    "open": "file I/O",
+    "io.open": "file I/O",
+    **{
+        f"subprocess.{f}": "subprocess"
+        for f in ("run", "call", "check_call", "check_output", "Popen", "getoutput")
+    },
+    "subprocess.getstatusoutput": "subprocess",
+    "os.system": "subprocess",
+    "os.popen": "subprocess",
+    **{
+        f"os.{f}": "file I/O"
+        for f in (
+            "remove",
+            "unlink",
+            "rename",
+            "replace",
+            "makedirs",
+            "mkdir",
+            "rmdir",
+            "removedirs",
+            "listdir",
+            "scandir",
+            "walk",
+        )
+    },
+    **{
+        f"shutil.{f}": "file I/O"
+        for f in (
+            "copy",
+            "copy2",
+            "copyfile",
+            "copytree",
+            "move",
+            "rmtree",
+            "make_archive",
+            "unpack_archive",
+        )
+    },
+    "socket.create_connection": "socket I/O",
+    "socket.getaddrinfo": "DNS lookup",
+    "socket.gethostbyname": "DNS lookup",
+    "socket.gethostbyaddr": "DNS lookup",
+    "psycopg2.connect": "sync DB driver",
+    "psycopg.connect": "sync DB driver",
+    "sqlite3.connect": "sync DB driver",
+    "pymysql.connect": "sync DB driver",
+    "MySQLdb.connect": "sync DB driver",
+    "mysql.connector.connect": "sync DB driver",
+    "smtplib.SMTP": "SMTP",
+    "smtplib.SMTP_SSL": "SMTP",
+}
+
+# methods that block, by receiver type (None: every method)
+BLOCKING_METHODS: dict[str, tuple[str, frozenset[str] | None]] = {
+    "requests.Session": ("sync HTTP", frozenset({*_HTTP_VERBS, "send"})),
+    "httpx.Client": ("sync HTTP", frozenset({*_HTTP_VERBS, "send", "stream"})),
+    "urllib3.PoolManager": ("sync HTTP", frozenset({"request", "urlopen"})),
+    "pathlib.Path": (
+        "file I/O",
+        frozenset(
+            {
+                "read_text",
+                "write_text",
+                "read_bytes",
+                "write_bytes",
+                "open",
+                "mkdir",
+                "unlink",
+                "rmdir",
+                "touch",
+                "rename",
+                "replace",
+            }
+        ),
+    ),
+    "subprocess.Popen": ("subprocess", frozenset({"communicate", "wait"})),
+    "socket.socket": (
+        "socket I/O",
+        frozenset({"connect", "recv", "recv_into", "recvfrom", "send", "sendall", "accept"}),
+    ),
+    "sqlite3.Connection": ("sync DB driver", frozenset(_DBAPI)),
+    "sqlite3.Cursor": ("sync DB driver", frozenset(_DBAPI)),
+    "psycopg2.extensions.connection": ("sync DB driver", frozenset(_DBAPI)),
+    "psycopg2.extensions.cursor": ("sync DB driver", frozenset(_DBAPI)),
+    "psycopg.Connection": ("sync DB driver", frozenset(_DBAPI)),
+    "psycopg.Cursor": ("sync DB driver", frozenset(_DBAPI)),
+    "pymysql.connections.Connection": ("sync DB driver", frozenset(_DBAPI)),
+    "pymysql.cursors.Cursor": ("sync DB driver", frozenset(_DBAPI)),
+    "sqlalchemy.orm.Session": (
+        "sync SQLAlchemy session",
+        frozenset(
+            {
+                "execute",
+                "scalar",
+                "scalars",
+                "query",
+                "get",
+                "get_one",
+                "commit",
+                "flush",
+                "refresh",
+                "rollback",
+                "merge",
+                "connection",
+            }
+        ),
+    ),
+    "sqlalchemy.engine.Engine": (
+        "sync SQLAlchemy engine",
+        frozenset({"connect", "begin", "execute", "raw_connection"}),
+    ),
+    "sqlalchemy.engine.Connection": (
+        "sync SQLAlchemy connection",
+        frozenset({"execute", "scalar", "scalars", "commit", "rollback", "exec_driver_sql"}),
+    ),
+    "kafka.KafkaProducer": ("sync Kafka client", frozenset({"send", "flush"})),
+    "kafka.KafkaConsumer": ("sync Kafka client", frozenset({"poll", "commit"})),
+    # confluent-kafka produce() only enqueues (BufferError when full): it never waits
+    "confluent_kafka.Producer": ("sync Kafka client", frozenset({"flush", "poll", "list_topics"})),
+    "confluent_kafka.Consumer": (
+        "sync Kafka client",
+        frozenset({"poll", "consume", "list_topics"}),
+    ),
+    "redis.Redis": ("sync Redis client", None),
+    "boto3.client": ("boto3 (sync AWS SDK)", None),
+    "boto3.resource": ("boto3 (sync AWS SDK)", None),
+    "smtplib.SMTP": (
+        "SMTP",
+        frozenset({"send_message", "sendmail", "login", "starttls", "connect", "ehlo", "quit"}),
+    ),
+    "smtplib.SMTP_SSL": (
+        "SMTP",
+        frozenset({"send_message", "sendmail", "login", "connect", "ehlo", "quit"}),
+    ),
+}
+_NOT_IO = frozenset(
+    {"pipeline", "get_paginator", "can_paginate", "meta", "exceptions", "generate_presigned_url"}
+)
+
+
+@dataclass
+class BlockingSite:
+    function: Function
+    call: Call
+    name: str  # the qualified call, e.g. "requests.Session.get"
+    why: str  # "sync HTTP", "sleeps", ...
+
+
+@dataclass
+class BlockingHit:
+    site: BlockingSite
+    root: Function  # the async function whose loop is blocked
+    path: list[Edge]  # root -> ... -> site.function (empty when direct)
+
+
+def blocking_kind(name: str | None, extra: list[str]) -> str | None:
+    """Why a qualified call blocks, or None."""
+    if not name:
+        return None
+    if name in extra:
+        return "configured blocking call"
+    if name in BLOCKING_FUNCTIONS:
+        return BLOCKING_FUNCTIONS[name]
+    owner, _, meth = name.rpartition(".")
+    spec = BLOCKING_METHODS.get(owner)
+    if spec is None:
+        return None
+    why, methods = spec
+    if methods is None:
+        return None if meth in _NOT_IO or meth.startswith("_") else why
+    return why if meth in methods else None
+
+
+def _shadowed_open(fn: Function, call: Call) -> bool:
+    """`open` rebound locally (a parameter or a nested def) is not the builtin."""
+    if call.text != "open":
+        return False
+    args = fn.node.args
+    names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    return "open" in names
+
+
+def blocking_sites(ctx: Context) -> list[BlockingSite]:
+    index = ctx.index
+    graph = call_graph(index)
+    out: list[BlockingSite] = []
+    for m in index.source_modules:
+        for fn in m.functions:
+            for call in fn.calls:
+                if call.offloaded or call.awaited:
+                    continue
+                name = qualified_call(graph, fn, call)
+                why = blocking_kind(name, ctx.config.blocking_calls)
+                if why is None and call.target in ctx.config.blocking_calls:
+                    name, why = call.target, "configured blocking call"
+                if why is None or name is None or _shadowed_open(fn, call):
+                    continue
+                out.append(BlockingSite(fn, call, name, why))
+    return out
+
+
+def _route_functions(index: ProjectIndex) -> dict[str, Route]:
+    out: dict[str, Route] = {}
+    for r in index.routes:
+        out.setdefault(r.function.fqname, r)
+    return out
+
+
+def async_callers(
+    graph: CallGraph, index: ProjectIndex, fn: Function, max_depth: int = 10
+) -> list[tuple[Function, list[Edge]]]:
+    """Async functions that run `fn` (a sync function) on their event loop, with the path.
+
+    Walks callers backwards through sync functions only; offloaded calls and
+    FastAPI dependencies (sync ones run in the threadpool) do not count.
+    """
+    found: list[tuple[Function, list[Edge]]] = []
+    seen = {fn.fqname}
+    queue: deque[tuple[Function, list[Edge]]] = deque([(fn, [])])
+    while queue:
+        cur, path = queue.popleft()
+        if len(path) >= max_depth:
+            continue
+        for e in graph.callers(cur):
+            if e.kind == "depends" or (e.call is not None and e.call.offloaded):
+                continue
+            caller = e.caller
+            if index.modules[caller.path].is_test or caller.fqname in seen:
+                continue
+            seen.add(caller.fqname)
+            new_path = [e, *path]
+            if caller.is_async:
+                found.append((caller, new_path))
+            else:
+                queue.append((caller, new_path))
+    return found
+
+
+def blocking_hits(ctx: Context) -> list[BlockingHit]:
+    """Each blocking call site that runs on the event loop, with its best path."""
+    index = ctx.index
+    graph = call_graph(index)
+    routes = _route_functions(index)
+    hits: list[BlockingHit] = []
+    for site in blocking_sites(ctx):
+        if site.function.is_async:
+            hits.append(BlockingHit(site, site.function, []))
+            continue
+        roots = async_callers(graph, index, site.function)
+        if not roots:
+            continue
+        extended = [_up_to_route(graph, index, routes, r, p) for r, p in roots]
+        root, path = min(
+            extended, key=lambda rp: (rp[0].fqname not in routes, len(rp[1]), rp[0].fqname)
+        )
+        hits.append(BlockingHit(site, root, path))
+    return hits
+
+
+def _up_to_route(
+    graph: CallGraph,
+    index: ProjectIndex,
+    routes: dict[str, Route],
+    root: Function,
+    path: list[Edge],
+    max_depth: int = 6,
+) -> tuple[Function, list[Edge]]:
+    """Extend a path from an async function up to a route that awaits it, when one does."""
+    if root.fqname in routes:
+        return root, path
+    seen = {root.fqname}
+    queue: deque[tuple[Function, list[Edge]]] = deque([(root, [])])
+    while queue:
+        cur, up = queue.popleft()
+        if len(up) >= max_depth:
+            continue
+        for e in graph.callers(cur):
+            caller = e.caller
+            if e.kind == "depends" or caller.fqname in seen or index.modules[caller.path].is_test:
+                continue
+            seen.add(caller.fqname)
+            if caller.fqname in routes:
+                return caller, [e, *up, *path]
+            queue.append((caller, [e, *up]))
+    return root, path
+
+
+def describe_root(index: ProjectIndex, fn: Function) -> str:
+    for r in index.routes:
+        if r.function is fn:
+            return f"route {r.key} ({fn.qualname})"
+    return f"async def {fn.qualname}"
+
+
+def chain_of(hit: BlockingHit) -> list[str]:
+    hops = [f"{e.caller.path}:{e.line} {e.caller.qualname}" for e in hit.path]
+    site = hit.site
+    hops.append(f"{site.function.path}:{site.call.line} {site.function.qualname} -> {site.name}")
+    return hops
+
+
+class BlockingCallInAsync(Rule):
+    id = "ASY001"
+    name = "blocking-call-in-async-def"
+    category = "async.blocking-io"
+    what = """
+        A blocking call directly inside an `async def`: `time.sleep`, `requests`/`urllib`/
+        `httpx.Client`, `open()` and pathlib/os/shutil file I/O, `subprocess`, sockets,
+        psycopg2/sqlite3/pymysql, a synchronous SQLAlchemy `Session`/engine, kafka-python or
+        confluent-kafka waits (`flush`, `poll`), sync redis, boto3, smtplib, and any dotted
+        name listed in `[tool.fastapi-review] blocking-calls`. Calls run through
+        `asyncio.to_thread`, `run_in_executor`, `run_in_threadpool` or anyio threads are fine.
+    """
+    why = """
+        An `async def` runs on the event loop thread. A blocking call there stops every other
+        request, health check and consumer on that worker until it returns: one slow upstream
+        turns into a stall of the whole service.
+    """
+    fix = """
+        Use the async client (httpx.AsyncClient, aiokafka, AsyncSession, aiofiles,
+        asyncio.sleep, asyncio.create_subprocess_exec), or move the call off the loop with
+        `await asyncio.to_thread(fn, ...)`; or make the route a plain `def`.
+    """
+    bad: ClassVar[list[Example]] = [
+        """
+        import time
+
+        import requests
+        from fastapi import APIRouter
+
+        router = APIRouter()
+
+        @router.get("/rates")
+        async def rates() -> dict[str, float]:
+            time.sleep(0.1)  # expect
+            r = requests.get("https://rates.example/api")  # expect
+            return r.json()
+        """,
+        """
+        from confluent_kafka import Producer
+
+        class Events:
+            def __init__(self, producer: Producer) -> None:
+                self._producer = producer
+
+            async def publish(self, value: bytes) -> None:
+                self._producer.produce("t", value=value)
+                self._producer.flush(5)  # expect
+        """,
+    ]
+    good: ClassVar[list[Example]] = [
+        """
+        import asyncio
+        import time
+
+        import httpx
+        import requests
+        from fastapi import APIRouter
+
+        router = APIRouter()
+
+        def fetch() -> dict[str, float]:
+            return requests.get("https://rates.example/api").json()
+
+        @router.get("/rates")
+        async def rates() -> dict[str, float]:
+            await asyncio.sleep(0.1)
+            async with httpx.AsyncClient() as client:
+                r = await client.get("https://rates.example/api")
+            await asyncio.to_thread(time.sleep, 0.1)
+            await asyncio.to_thread(fetch)
+            return r.json()
+
+        @router.get("/sync")
+        def sync_rates() -> dict[str, float]:
+            time.sleep(0.1)
+            return requests.get("https://rates.example/api").json()
+        """
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for hit in blocking_hits(ctx):
+            if hit.path:
+                continue
+            site = hit.site
+            yield self.finding(
+                ctx,
+                site.function.path,
+                site.call.line,
+                f"{site.name}() ({site.why}) blocks the event loop inside "
+                f"{describe_root(ctx.index, site.function)}",
+                chain=chain_of(hit),
+            )
+
+
+class BlockingCallReachable(Rule):
+    id = "ASY002"
+    name = "blocking-call-reachable-from-async"
+    category = "async.blocking-io"
+    what = """
+        A blocking call (same catalogue as ASY001) inside a plain `def` helper that an
+        `async def` calls directly, through any number of sync functions, methods,
+        constructors and modules. The finding sits on the blocking line and its chain lists
+        every hop from the async function (a route when there is one) with file:line.
+    """
+    why = """
+        Wrapping blocking code in a sync helper does not move it off the event loop: the
+        helper runs on the loop thread of the coroutine that called it, and every other
+        request waits for it.
+    """
+    fix = """
+        Make the helper async with an async client, or call it from the coroutine with
+        `await asyncio.to_thread(helper, ...)` / `await run_in_threadpool(helper, ...)`.
+    """
+    bad: ClassVar[list[Example]] = [
+        {
+            "app/clients.py": """
+                import requests
+
+                class Pricing:
+                    def __init__(self) -> None:
+                        self._http = requests.Session()
+
+                    def price(self, sku: str) -> float:
+                        return self._http.get(f"https://p/{sku}").json()["price"]  # expect
+
+                    def quote(self, skus: list[str]) -> float:
+                        return sum(self.price(s) for s in skus)
+            """,
+            "app/service.py": """
+                from app.clients import Pricing
+
+                class Orders:
+                    def __init__(self, pricing: Pricing) -> None:
+                        self._pricing = pricing
+
+                    async def create(self, skus: list[str]) -> float:
+                        return self._pricing.quote(skus)
+            """,
+        }
+    ]
+    good: ClassVar[list[Example]] = [
+        {
+            "app/clients.py": """
+                import requests
+
+                class Pricing:
+                    def __init__(self) -> None:
+                        self._http = requests.Session()
+
+                    def price(self, sku: str) -> float:
+                        return self._http.get(f"https://p/{sku}").json()["price"]
+
+                    def quote(self, skus: list[str]) -> float:
+                        return sum(self.price(s) for s in skus)
+            """,
+            "app/service.py": """
+                import asyncio
+
+                from app.clients import Pricing
+
+                class Orders:
+                    def __init__(self, pricing: Pricing) -> None:
+                        self._pricing = pricing
+
+                    async def create(self, skus: list[str]) -> float:
+                        return await asyncio.to_thread(self._pricing.quote, skus)
+
+                    def create_sync(self, skus: list[str]) -> float:
+                        return self._pricing.quote(skus)
+            """,
+        }
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for hit in blocking_hits(ctx):
+            if not hit.path:
+                continue
+            site = hit.site
+            via = " -> ".join([hit.root.qualname, *(e.callee.qualname for e in hit.path)])
+            yield self.finding(
+                ctx,
+                site.function.path,
+                site.call.line,
+                f"{site.name}() ({site.why}) runs on the event loop: reached from "
+                f"{describe_root(ctx.index, hit.root)} via {via}",
+                chain=chain_of(hit),
+            )
+
+
+# --- coroutines that are never awaited ------------------------------------------------
+
+KNOWN_COROUTINES: dict[str, frozenset[str]] = {
+    "sqlalchemy.ext.asyncio.AsyncSession": frozenset(
+        {
+            "commit",
+            "rollback",
+            "execute",
+            "scalar",
+            "scalars",
+            "get",
+            "flush",
+            "refresh",
+            "close",
+            "delete",
+            "merge",
+            "stream",
+        }
+    ),
+    "sqlalchemy.ext.asyncio.AsyncEngine": frozenset({"dispose"}),
+    "sqlalchemy.ext.asyncio.AsyncConnection": frozenset(
+        {"execute", "scalar", "scalars", "commit", "rollback", "close"}
+    ),
+    "aiokafka.AIOKafkaProducer": frozenset(
+        {"start", "stop", "send", "send_and_wait", "flush", "send_batch"}
+    ),
+    "aiokafka.AIOKafkaConsumer": frozenset({"start", "stop", "getone", "getmany", "commit"}),
+    "httpx.AsyncClient": frozenset({*_HTTP_VERBS, "send", "aclose"}),
+}
+KNOWN_COROUTINE_FUNCTIONS = {"asyncio.sleep", "asyncio.wait_for", "asyncio.gather"}
+
+
+def _is_coroutine_call(graph: CallGraph, fn: Function, call: Call) -> str | None:
+    callee = graph.resolve_call(fn, call)
+    if callee is not None:
+        if callee.is_async and callee.name != "__init__":
+            return callee.qualname
+        return None
+    name = qualified_call(graph, fn, call)
+    if not name:
+        return None
+    if name in KNOWN_COROUTINE_FUNCTIONS:
+        return name
+    owner, _, meth = name.rpartition(".")
+    if meth in KNOWN_COROUTINES.get(owner, frozenset()):
+        return name
+    return None
+
+
+def _bare_call_statements(fn: Function) -> set[int]:
+    """ids of calls that are whole expression statements (their result is dropped)."""
+    out: set[int] = set()
+    stack: list[ast.AST] = list(fn.node.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            out.add(id(node.value))
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+class UnawaitedCoroutine(Rule):
+    id = "ASY003"
+    name = "coroutine-never-awaited"
+    category = "async.unawaited-coroutine"
+    what = """
+        A statement that calls a coroutine function — a project `async def`, an
+        `AsyncSession`/aiokafka/`httpx.AsyncClient` method, `asyncio.sleep` — and drops the
+        result: no `await`, no task, no `gather`, nothing kept.
+    """
+    why = """
+        Calling a coroutine function only creates the coroutine object; nothing runs. The
+        commit, the send or the write silently never happens, and Python only prints
+        "coroutine ... was never awaited" at garbage collection.
+    """
+    fix = "Add `await`, or schedule it with `asyncio.create_task(...)` and keep the task."
+    bad: ClassVar[list[Example]] = [
+        """
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        async def notify(user_id: int) -> None:
+            ...
+
+        async def save(session: AsyncSession, obj: object, user_id: int) -> None:
+            session.add(obj)
+            session.commit()  # expect
+            notify(user_id)  # expect
+        """
+    ]
+    good: ClassVar[list[Example]] = [
+        """
+        import asyncio
+
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        async def notify(user_id: int) -> None:
+            ...
+
+        async def save(session: AsyncSession, obj: object, user_id: int) -> None:
+            session.add(obj)
+            await session.commit()
+            await notify(user_id)
+            task = asyncio.create_task(notify(user_id))
+            await asyncio.gather(notify(user_id), notify(user_id + 1))
+            await task
+        """
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        graph = call_graph(ctx.index)
+        for m in ctx.index.source_modules:
+            for fn in m.functions:
+                bare = _bare_call_statements(fn)
+                for call in fn.calls:
+                    if id(call.node) not in bare or call.awaited or call.offloaded:
+                        continue
+                    what = _is_coroutine_call(graph, fn, call)
+                    if what is None:
+                        continue
+                    yield self.finding(
+                        ctx,
+                        fn.path,
+                        call.line,
+                        f"{what}() is a coroutine function: this call creates a coroutine "
+                        "that is never awaited, so it never runs",
+                    )
+
+
+# --- fire-and-forget tasks -----------------------------------------------------------
+
+_TASK_FUNCS = {"asyncio.create_task", "asyncio.ensure_future"}
+
+
+def _is_task_spawn(call: Call) -> bool:
+    if call.target in _TASK_FUNCS:
+        return True
+    func = call.node.func
+    if isinstance(func, ast.Attribute) and func.attr == "create_task":
+        recv = (dotted(func.value) or call.text).lower()
+        return "loop" in recv and "group" not in recv
+    return False
+
+
+def _name_uses(fn: Function, name: str, after: int) -> int:
+    n = 0
+    for sub in ast.walk(fn.node):
+        if (
+            isinstance(sub, ast.Name)
+            and sub.id == name
+            and isinstance(sub.ctx, ast.Load)
+            and sub.lineno >= after
+        ):
+            n += 1
+    return n
+
+
+class FireAndForgetTask(Rule):
+    id = "ASY004"
+    name = "task-result-not-kept"
+    category = "async.fire-and-forget-task"
+    what = """
+        `asyncio.create_task(...)` / `ensure_future(...)` / `loop.create_task(...)` whose task
+        is dropped: a bare statement, or a local variable that is never used again.
+    """
+    why = """
+        The event loop keeps only a weak reference to tasks: an unreferenced task can be
+        garbage-collected mid-flight, and an exception inside it is never seen (at best
+        "Task exception was never retrieved" at exit). A background consumer started this way
+        can die silently.
+    """
+    fix = """
+        Keep the task (an attribute, a set with `add_done_callback(tasks.discard)`), supervise
+        it with a done-callback that logs, or use `asyncio.TaskGroup`; cancel and await it on
+        shutdown.
+    """
+    bad: ClassVar[list[Example]] = [
+        """
+        import asyncio
+
+        async def consume() -> None:
+            ...
+
+        async def startup() -> None:
+            asyncio.create_task(consume())  # expect
+            task = asyncio.create_task(consume())  # expect
+        """
+    ]
+    good: ClassVar[list[Example]] = [
+        """
+        import asyncio
+
+        async def consume() -> None:
+            ...
+
+        class App:
+            def __init__(self) -> None:
+                self.tasks: set[asyncio.Task[None]] = set()
+                self.consumer: asyncio.Task[None] | None = None
+
+            async def startup(self) -> None:
+                self.consumer = asyncio.create_task(consume())
+                task = asyncio.create_task(consume())
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(consume())
+        """
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for m in ctx.index.source_modules:
+            for fn in m.functions:
+                bare = _bare_call_statements(fn)
+                assigned: dict[int, str] = {}
+                for sub in ast.walk(fn.node):
+                    if (
+                        isinstance(sub, ast.Assign)
+                        and len(sub.targets) == 1
+                        and isinstance(sub.targets[0], ast.Name)
+                        and isinstance(sub.value, ast.Call)
+                    ):
+                        assigned[id(sub.value)] = sub.targets[0].id
+                for call in fn.calls:
+                    if not _is_task_spawn(call):
+                        continue
+                    if id(call.node) in bare:
+                        msg = "the task returned by create_task() is dropped"
+                    elif id(call.node) in assigned:
+                        var = assigned[id(call.node)]
+                        if _name_uses(fn, var, call.line) > 0:
+                            continue
+                        msg = f"the task kept in local '{var}' is never used again"
+                    else:
+                        continue
+                    yield self.finding(
+                        ctx,
+                        fn.path,
+                        call.line,
+                        f"{msg}: it may be garbage-collected and its errors are never seen",
+                    )
+
+
+# --- sessions, engines and clients not managed --------------------------------------------
+
+_MANAGED_TYPES = {
+    "sqlalchemy.ext.asyncio.AsyncSession": "AsyncSession",
+    "sqlalchemy.ext.asyncio.AsyncEngine": "async engine",
+    "httpx.AsyncClient": "httpx.AsyncClient",
+    "aiohttp.ClientSession": "aiohttp.ClientSession",
+}
+_CLOSERS = {"close", "aclose", "dispose", "stop"}
+
+
+def _created_resource(graph: CallGraph, fn: Function, value: ast.expr) -> str | None:
+    if not isinstance(value, ast.Call):
+        return None
+    call = next((c for c in fn.calls if c.node is value), None)
+    if call is None:
+        return None
+    target = graph.target_of(fn, call)
+    if target is None:
+        return None
+    t = graph.value_type(f"{target}()") or target
+    from fastapi_review.index.callgraph import spelled
+
+    return _MANAGED_TYPES.get(spelled(t))
+
+
+class UnmanagedSession(Rule):
+    id = "ASY005"
+    name = "session-not-managed"
+    category = "async.session-lifecycle"
+    what = """
+        An `AsyncSession`, async engine, `httpx.AsyncClient` or `aiohttp.ClientSession` created
+        in a function into a local variable, and then neither used with `async with`, closed
+        (`close`/`aclose`/`dispose`), yielded (a yield dependency), returned nor stored.
+    """
+    why = """
+        An unclosed session holds its pooled connection (and an open transaction) until the
+        garbage collector finds it: under load the pool runs dry and requests hang; unclosed
+        clients leak sockets.
+    """
+    fix = """
+        `async with session_factory() as session:` (or a yield dependency that does it),
+        `async with httpx.AsyncClient() as client:`, or close it in `finally`.
+    """
+    bad: ClassVar[list[Example]] = [
+        """
+        from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+        engine = create_async_engine("postgresql+asyncpg://db/app")
+        SessionLocal = async_sessionmaker(engine)
+
+        async def count_users() -> int:
+            session = SessionLocal()  # expect
+            result = await session.execute("SELECT count(*) FROM users")
+            return result.scalar_one()
+        """
+    ]
+    good: ClassVar[list[Example]] = [
+        """
+        from collections.abc import AsyncIterator
+
+        import httpx
+        from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+        engine = create_async_engine("postgresql+asyncpg://db/app")
+        SessionLocal = async_sessionmaker(engine)
+
+        async def get_session() -> AsyncIterator[AsyncSession]:
+            async with SessionLocal() as session:
+                yield session
+
+        async def get_session_2() -> AsyncIterator[AsyncSession]:
+            session = SessionLocal()
+            try:
+                yield session
+            finally:
+                await session.close()
+
+        async def fetch() -> str:
+            client = httpx.AsyncClient()
+            try:
+                return (await client.get("https://x")).text
+            finally:
+                await client.aclose()
+
+        def make_client() -> httpx.AsyncClient:
+            client = httpx.AsyncClient()
+            return client
+        """
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        graph = call_graph(ctx.index)
+        for m in ctx.index.source_modules:
+            for fn in m.functions:
+                for sub in _own_nodes(fn.node):
+                    if not (
+                        isinstance(sub, ast.Assign)
+                        and len(sub.targets) == 1
+                        and isinstance(sub.targets[0], ast.Name)
+                    ):
+                        continue
+                    kind = _created_resource(graph, fn, sub.value)
+                    if kind is None:
+                        continue
+                    var = sub.targets[0].id
+                    if _is_managed(fn.node, var):
+                        continue
+                    yield self.finding(
+                        ctx,
+                        fn.path,
+                        sub.lineno,
+                        f"{kind} '{var}' is created here but never closed, used with "
+                        "`async with`, yielded, returned or stored",
+                    )
+
+
+def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        yield cur
+        stack.extend(ast.iter_child_nodes(cur))
+
+
+def _is_managed(fn_node: ast.AST, var: str) -> bool:
+    for sub in _own_nodes(fn_node):
+        if isinstance(sub, ast.AsyncWith | ast.With):
+            for item in sub.items:
+                if any(
+                    isinstance(n, ast.Name) and n.id == var for n in ast.walk(item.context_expr)
+                ):
+                    return True
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
+            if sub.func.attr in _CLOSERS and dotted(sub.func.value) == var:
+                return True
+            # handed to something else (a registry, an exit stack, a constructor)
+            if any(isinstance(a, ast.Name) and a.id == var for a in sub.args):
+                return True
+        elif isinstance(sub, ast.Call) and any(
+            isinstance(a, ast.Name) and a.id == var
+            for a in [*sub.args, *(k.value for k in sub.keywords)]
+        ):
+            return True
+        elif isinstance(sub, ast.Return | ast.Yield | ast.YieldFrom) and sub.value is not None:
+            if any(isinstance(n, ast.Name) and n.id == var for n in ast.walk(sub.value)):
+                return True
+        elif isinstance(sub, ast.Assign | ast.AnnAssign):
+            value = sub.value
+            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+            if (
+                value is not None
+                and any(isinstance(n, ast.Name) and n.id == var for n in ast.walk(value))
+                and any(not isinstance(t, ast.Name) for t in targets)
+            ):
+                return True
+    return False
+
+
+# --- sequential awaits in a loop --------------------------------------------------------
+
+_HTTP_ASYNC = {f"httpx.AsyncClient.{v}" for v in _HTTP_VERBS}
+
+
+class SequentialAwaitsInLoop(Rule):
+    id = "ASY006"
+    name = "sequential-awaits-in-loop"
+    category = "async.sequential-awaits"
+    what = """
+        A `for` loop whose only statement awaits one independent call per item — an
+        outbound HTTP request or a project coroutine that does no database work — with
+        nothing carried from one iteration to the next.
+    """
+    why = """
+        Each iteration waits for the previous one: N calls take N round trips. When the calls
+        are independent, `asyncio.gather` (or a TaskGroup, with a semaphore for bounding)
+        runs them concurrently.
+    """
+    fix = "Collect the coroutines and `await asyncio.gather(*coros)` (bounded if needed)."
+    bad: ClassVar[list[Example]] = [
+        """
+        import httpx
+
+        async def prices(client: httpx.AsyncClient, skus: list[str]) -> list[float]:
+            out = []
+            for sku in skus:
+                out.append(await client.get(f"https://p/{sku}"))  # expect
+            return out
+        """
+    ]
+    good: ClassVar[list[Example]] = [
+        """
+        import asyncio
+
+        import httpx
+
+        async def prices(client: httpx.AsyncClient, skus: list[str]) -> list[float]:
+            return await asyncio.gather(*(client.get(f"https://p/{s}") for s in skus))
+
+        async def retry(client: httpx.AsyncClient) -> None:
+            for _ in range(3):
+                await client.get("https://p/ping")
+        """
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        graph = call_graph(ctx.index)
+        for m in ctx.index.source_modules:
+            for fn in m.functions:
+                if not fn.is_async:
+                    continue
+                by_node = {id(c.node): c for c in fn.calls}
+                for loop in _own_nodes(fn.node):
+                    if not isinstance(loop, ast.For) or len(loop.body) != 1 or loop.orelse:
+                        continue
+                    stmt = loop.body[0]
+                    awaited = _single_await(stmt)
+                    if awaited is None:
+                        continue
+                    call = by_node.get(id(awaited))
+                    if call is None:
+                        continue
+                    loop_vars = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+                    used = {n.id for n in ast.walk(awaited) if isinstance(n, ast.Name)}
+                    if not loop_vars & used:
+                        continue
+                    if not _independent_io(graph, fn, call):
+                        continue
+                    yield self.finding(
+                        ctx,
+                        fn.path,
+                        call.line,
+                        f"{call.text}() is awaited once per item in a loop; the calls are "
+                        "independent and could run concurrently",
+                    )
+
+
+def _single_await(stmt: ast.stmt) -> ast.Call | None:
+    value: ast.expr | None = None
+    if isinstance(stmt, ast.Expr):
+        value = stmt.value
+        if (
+            isinstance(value, ast.Call)
+            and len(value.args) == 1
+            and not value.keywords
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "append"
+        ):
+            value = value.args[0]
+    if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+        return value.value
+    return None
+
+
+def _independent_io(graph: CallGraph, fn: Function, call: Call) -> bool:
+    name = qualified_call(graph, fn, call)
+    if name in _HTTP_ASYNC:
+        return True
+    callee = graph.resolve_call(fn, call)
+    if callee is None or not callee.is_async:
+        return False
+    # only coroutines that make outbound HTTP calls and touch no session/producer state
+    http = False
+    for f_name, _path in graph.reachable_from(callee, max_depth=4).items():
+        f = graph.index.functions.get(f_name)
+        if f is None:
+            continue
+        for c in f.calls:
+            q = qualified_call(graph, f, c) or ""
+            if q in _HTTP_ASYNC:
+                http = True
+            elif q.startswith(("sqlalchemy.", "aiokafka.")) or "session" in c.text.lower():
+                return False
+    return http
