@@ -49,7 +49,7 @@ def declared_version(text: str, package: str) -> tuple[tuple[int, int], int] | N
     or has no lower bound.
     """
     name = re.escape(package)
-    pep508 = re.compile(rf"""["']{name}(?:\[[^\]]*\])?\s*([^"';]*)""", re.IGNORECASE)
+    pep508 = re.compile(rf"""["']{name}(?![\w.-])(?:\[[^\]]*\])?\s*([^"';]*)""", re.IGNORECASE)
     poetry = re.compile(rf"""^\s*["']?{name}["']?\s*=\s*(.*)$""", re.IGNORECASE)
     for no, line in enumerate(text.splitlines(), start=1):
         specs = [m.group(1) for m in pep508.finditer(line)]
