@@ -1,0 +1,1 @@
+"""Subscription Service: billing plans, customer subscriptions and their Kafka events."""
