@@ -1,0 +1,287 @@
+"""Architecture rules: router -> service -> repository layering, function size and complexity."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import ClassVar
+
+from fastapi_review.index.layers import layer_of
+from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.symbols import Function, Module
+from fastapi_review.models import Finding
+from fastapi_review.rules.api import own_nodes
+from fastapi_review.rules.base import Context, Example, Rule
+
+QUERY_METHODS = {"execute", "scalar", "scalars", "stream", "stream_scalars", "exec"}
+SESSION_ONLY_METHODS = {"get", "add", "add_all", "delete", "merge", "refresh", "flush"}
+SESSION_NAMES = {"session", "db", "db_session", "conn", "connection", "async_session"}
+ALLOWED_FASTAPI_IN_SERVICES = {"fastapi.concurrency", "fastapi.encoders"}
+PROBE_WORDS = ("health", "ready", "readiness", "live", "liveness", "ping", "probe")
+MIGRATION_DIRS = ("migrations/", "alembic/")
+
+
+def _session_names(fn: Function) -> tuple[set[str], set[str]]:
+    """(names typed as a session, names that merely look like one) in a function."""
+    typed: set[str] = set()
+    node = fn.node
+    for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+        ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
+        if "Session" in ann or "Connection" in ann or "get_session" in ann or "get_db" in ann:
+            typed.add(arg.arg)
+    for name, t in fn.local_types.items():
+        if t.rsplit(".", 1)[-1] in {"AsyncSession", "Session", "AsyncConnection", "Connection"}:
+            typed.add(name)
+    return typed, SESSION_NAMES
+
+
+def _is_probe(fn: Function, paths: list[str]) -> bool:
+    text = " ".join([fn.qualname.lower(), *(p.lower() for p in paths)])
+    return any(w in text for w in PROBE_WORDS)
+
+
+def _import_nodes(module: Module) -> Iterator[tuple[int, str, list[str]]]:
+    """(line, resolved module, imported names) of every import statement."""
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, []
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.package
+                for _ in range(node.level - 1):
+                    base = base.rpartition(".")[0]
+                src = f"{base}.{node.module}" if node.module and base else node.module or base
+            else:
+                src = node.module or ""
+            yield node.lineno, src, [a.name for a in node.names]
+
+
+def _is_router_module(index: ProjectIndex, ctx: Context, qname: str) -> bool:
+    """A module in the router layer that really declares routes or routers."""
+    m = index.by_name.get(qname)
+    if m is None or layer_of(m.path, ctx.config) != "router":
+        return False
+    return any(r.path == m.path for r in index.routers) or any(
+        r.file == m.path for r in index.routes
+    )
+
+
+class LayerViolation(Rule):
+    id = "ARC001"
+    name = "layer-violation"
+    category = "arch.layer-violation"
+    what = """
+        Router -> service -> repository broken: a router module that runs database queries
+        itself (`session.execute(...)`, `session.scalar(...)`, `session.get(...)` — reported
+        at the query); a service or repository module that imports FastAPI (HTTP concerns;
+        `fastapi.concurrency` is allowed); a service or repository that imports a router.
+        Layers come from `[tool.fastapi-review] layers`. Health and readiness probes that
+        ping the database are not reported.
+    """
+    why = """
+        Queries in routers bypass the business rules and transactions of the service layer
+        and cannot be unit-tested without HTTP; FastAPI types in services tie the domain to
+        one transport (a Kafka consumer cannot reuse it); upward imports create cycles.
+    """
+    fix = """
+        Move the query into a repository method called from a service; raise domain
+        exceptions in services and map them to HTTP in exception handlers.
+    """
+    bad: ClassVar[list[Example]] = [
+        {
+            "app/routers/items.py": """
+                from fastapi import APIRouter
+                from sqlalchemy import func, select
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                from app.models import Item
+
+                router = APIRouter()
+
+                @router.get("/items/count")
+                async def count(session: AsyncSession) -> int:
+                    stmt = select(func.count()).select_from(Item)
+                    return await session.scalar(stmt) or 0  # expect
+            """,
+            "app/services/items.py": """
+                from fastapi import HTTPException  # expect
+
+                def check(qty: int) -> None:
+                    if qty < 0:
+                        raise HTTPException(status_code=422)
+            """,
+            "app/repositories/items.py": """
+                from app.routers.items import router  # expect
+            """,
+            "app/models.py": """
+                class Item:
+                    pass
+            """,
+        }
+    ]
+    good: ClassVar[list[Example]] = [
+        {
+            "app/routers/items.py": """
+                from fastapi import APIRouter
+                from sqlalchemy import text
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                from app.services.items import count_items
+
+                router = APIRouter()
+
+                @router.get("/items/count")
+                async def count(session: AsyncSession) -> int:
+                    return await count_items(session)
+
+                @router.get("/health/ready")
+                async def ready(session: AsyncSession) -> dict[str, str]:
+                    await session.execute(text("SELECT 1"))
+                    return {"database": "up"}
+            """,
+            "app/services/items.py": """
+                from fastapi.concurrency import run_in_threadpool
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                from app.repositories.items import count_rows
+
+                async def count_items(session: AsyncSession) -> int:
+                    return await count_rows(session)
+            """,
+            "app/repositories/items.py": """
+                from sqlalchemy import func, select
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                async def count_rows(session: AsyncSession) -> int:
+                    return await session.scalar(select(func.count())) or 0
+            """,
+        }
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        route_paths: dict[str, list[str]] = {}
+        for r in index.routes:
+            route_paths.setdefault(r.function.fqname, []).append(r.path)
+        for module in index.source_modules:
+            layer = layer_of(module.path, ctx.config)
+            if layer == "router":
+                yield from self._router_queries(ctx, module, route_paths)
+            elif layer in {"service", "repository"}:
+                yield from self._bad_imports(ctx, module, layer)
+
+    def _router_queries(
+        self, ctx: Context, module: Module, route_paths: dict[str, list[str]]
+    ) -> Iterator[Finding]:
+        for fn in module.functions:
+            if _is_probe(fn, route_paths.get(fn.fqname, [])):
+                continue
+            typed, looks = _session_names(fn)
+            for node in own_nodes(fn.node):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name)
+                ):
+                    continue
+                receiver, method = node.func.value.id, node.func.attr
+                is_query = method in QUERY_METHODS and (receiver in typed or receiver in looks)
+                is_session_op = method in SESSION_ONLY_METHODS and receiver in typed
+                if not (is_query or is_session_op):
+                    continue
+                yield self.finding(
+                    ctx,
+                    module.path,
+                    node.lineno,
+                    f"Router function `{fn.name}` queries the database itself "
+                    f"(`{receiver}.{method}(...)`) instead of going through a service",
+                )
+
+    def _bad_imports(self, ctx: Context, module: Module, layer: str) -> Iterator[Finding]:
+        for line, src, names in _import_nodes(module):
+            top = src.split(".", 1)[0]
+            if top == "fastapi" and src not in ALLOWED_FASTAPI_IN_SERVICES:
+                what = ", ".join(names) if names else src
+                yield self.finding(
+                    ctx,
+                    module.path,
+                    line,
+                    f"The {layer} layer imports FastAPI ({what}): HTTP concerns belong in routers",
+                )
+                continue
+            targets = [src, *(f"{src}.{n}" for n in names)]
+            if any(_is_router_module(ctx.index, ctx, t) for t in targets):
+                yield self.finding(
+                    ctx,
+                    module.path,
+                    line,
+                    f"The {layer} layer imports the router module `{src}`",
+                )
+
+
+def complexity(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """McCabe-style cyclomatic complexity of one function (nested functions excluded)."""
+    score = 1
+    for node in own_nodes(fn):
+        if isinstance(
+            node, ast.If | ast.For | ast.AsyncFor | ast.While | ast.IfExp | ast.ExceptHandler
+        ):
+            score += 1
+        elif isinstance(node, ast.BoolOp):
+            score += len(node.values) - 1
+        elif isinstance(node, ast.comprehension):
+            score += 1 + len(node.ifs)
+        elif isinstance(node, ast.match_case | ast.Assert):
+            score += 1
+    return score
+
+
+class Complexity(Rule):
+    id = "ARC002"
+    name = "function-too-long-or-complex"
+    category = "arch.complexity"
+    what = """
+        A source function longer than `thresholds.max_function_lines` (default 80) or with a
+        cyclomatic complexity above `thresholds.max_complexity` (default 15).
+    """
+    why = """
+        Long, branchy functions mix responsibilities, are hard to test path by path and
+        are where defects hide.
+    """
+    fix = "Split the function into smaller, named steps; move branches into helpers or tables."
+    bad: ClassVar[list[Example]] = [
+        "def route(kind: str, n: int) -> int:  # expect\n"
+        + "".join(f"    if kind == 'k{i}' and n > {i}:\n        return {i}\n" for i in range(16))
+        + "    return -1\n"
+    ]
+    good: ClassVar[list[Example]] = [
+        """
+        TABLE = {"a": 1, "b": 2}
+
+        def route(kind: str) -> int:
+            return TABLE.get(kind, -1)
+        """
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        limits = ctx.config.thresholds
+        for module in ctx.index.source_modules:
+            if module.path.startswith(MIGRATION_DIRS):
+                continue
+            for fn in module.functions:
+                node = fn.node
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                score = complexity(node)
+                problems = []
+                if length > limits.max_function_lines:
+                    problems.append(f"{length} lines (limit {limits.max_function_lines})")
+                if score > limits.max_complexity:
+                    problems.append(f"complexity {score} (limit {limits.max_complexity})")
+                if problems:
+                    yield self.finding(
+                        ctx,
+                        module.path,
+                        node.lineno,
+                        f"`{fn.qualname}` is too big: {', '.join(problems)}",
+                    )
