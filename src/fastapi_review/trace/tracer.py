@@ -1,12 +1,54 @@
-"""Requirement -> code -> tests (first version: endpoints by method and path)."""
+"""Requirement -> code -> tests, with a status per requirement and findings for the gaps.
+
+Structural requirements (endpoints, events, tables, schemas) are matched against the
+index; prose requirements (FR/AC/rules/NFR) are linked to the endpoints and topics
+they mention and to the concerns they state (commit, retry, dead-letter, headers,
+error leaks, ...), whose evidence is the code or the findings of the other rules.
+When nothing decides, the status is `unverified`, never a guessed `implemented`.
+"""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi_review.models import CoverageMetrics, Finding, Requirement, TracedRequirement
+from fastapi_review.models import (
+    CoverageMetrics,
+    Finding,
+    GateResult,
+    Requirement,
+    RequirementStatus,
+    Severity,
+    TracedRequirement,
+)
 from fastapi_review.rules.base import Context
+from fastapi_review.trace.concerns import CONCERNS, Env, handler_dedup
+from fastapi_review.trace.facts import Facts, build_facts
+from fastapi_review.trace.structural import (
+    Outcome,
+    constraint_violations,
+    trace_endpoint,
+    trace_event,
+    trace_model,
+)
+
+RULE_OF = {
+    "req.missing": "REQ001",
+    "req.partial": "REQ002",
+    "req.deviation": "REQ003",
+    "req.untested": "REQ004",
+    "pydantic.weak-validation": "REQ005",
+}
+FIX_OF = {
+    "req.missing": "Implement the requirement as the design states it, or change the design with the team.",
+    "req.partial": "Complete the implementation: add the missing part the design states (parameter, rule, field, side effect).",
+    "req.deviation": "Align the code with the design (path, method, status code, field or topic name), or update the design.",
+    "req.untested": "Add a test that exercises the requirement (an HTTP call for an endpoint, the handler for a consumed event).",
+    "pydantic.weak-validation": "Enforce the stated constraint in the schema: Field(min_length=, max_length=, ge=, le=, pattern=) or a validator.",
+}
+_RANK: dict[str, int] = {"implemented": 0, "unverified": 0, "partial": 1, "deviation": 2, "missing": 3}
 
 
 @dataclass
@@ -15,28 +57,353 @@ class TraceResult:
     findings: list[Finding] = field(default_factory=list)
 
 
-def _norm(path: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", path).rstrip("/") or "/"
+@dataclass
+class _Linked:
+    status: RequirementStatus
+    about: set[str] = field(default_factory=set)  # words the non-implemented status concerns
 
 
 def trace_requirements(
-    requirements: list[Requirement], ctx: Context, coverage: CoverageMetrics | None = None
+    requirements: list[Requirement],
+    ctx: Context,
+    coverage: CoverageMetrics | None = None,
+    gates: dict[str, GateResult] | None = None,
+    findings: list[Finding] | None = None,
 ) -> TraceResult:
+    facts = build_facts(ctx.index)
+    measured = bool(coverage is not None and coverage.measured and coverage.overall is not None)
+    env = Env(facts, list(findings or []), coverage.overall if coverage is not None and measured else None, measured)
     out = TraceResult()
+    problems: list[tuple[str, str | None, int | None, str, Requirement]] = []
+    outcomes: dict[str, Outcome] = {}
+    about: dict[str, set[str]] = {}
+    dedup = handler_dedup(env)
+
+    # 1. structural requirements
     for req in requirements:
-        if req.kind != "endpoint":
-            out.traced.append(TracedRequirement(requirement=req, status="unverified", reason="not traced"))
+        try:
+            if req.kind == "endpoint":
+                o = trace_endpoint(facts, req)
+                about[req.id] = _words_of_reason(o.reason) if o.status != "implemented" else set()
+            elif req.kind == "event":
+                o = trace_event(facts, req, dedup if _idempotency_stated(requirements) else {})
+                about[req.id] = _words_of_reason(o.reason) if o.status == "deviation" else set()
+            elif req.kind == "model":
+                o = trace_model(facts, req)
+            else:
+                continue
+        except Exception as exc:  # never let one odd project shape sink the trace
+            o = Outcome("unverified", f"could not be traced: {exc.__class__.__name__}")
+        outcomes[req.id] = o
+
+    # 2. design constraints not enforced by the schemas
+    weak = _weak_validation(facts, requirements, problems)
+
+    # 3. dead-letter topics inherit a missing "retry, then dead-letter" concern
+    # 4. prose requirements
+    for req in requirements:
+        if req.id in outcomes:
             continue
-        method, _, path = req.key.partition(" ")
-        routes = [r for r in ctx.index.routes if r.method == method and _norm(r.path) == _norm(path)]
-        if routes:
-            out.traced.append(
-                TracedRequirement(
-                    requirement=req,
-                    status="implemented",
-                    evidence=[f"{r.file}:{r.line}" for r in routes],
-                )
+        try:
+            outcomes[req.id] = _trace_prose(env, req, requirements, outcomes, about, weak)
+        except Exception as exc:
+            outcomes[req.id] = Outcome("unverified", f"could not be traced: {exc.__class__.__name__}")
+
+    for req in requirements:
+        o = outcomes[req.id]
+        # structural requirements whose request schema violates a stated constraint
+        if req.kind == "endpoint" and o.status == "implemented":
+            schema = req.details.get("request")
+            hits = [w for w in weak if w[0] == schema and w[3]]
+            if hits:
+                o.status = "partial"
+                o.reason = f"the request schema does not enforce: {hits[0][2]}"
+                o.evidence.append(hits[0][1])
+        if req.kind == "event" and req.details.get("dlq") and o.status == "implemented":
+            retry = [
+                outcomes[r.id]
+                for r in requirements
+                if r.kind not in {"endpoint", "event", "model"}
+                and re.search(r"\bretr(y|ied)\b", r.text, re.I)
+                and str(req.details.get("topic", "")).lower() in r.text.lower()
+                and outcomes[r.id].status == "missing"
+            ]
+            if retry:
+                o.status = "partial"
+                o.reason = "only some failures reach the dead-letter topic: " + retry[0].reason
+        out.traced.append(
+            TracedRequirement(
+                requirement=req,
+                status=o.status,
+                reason=o.reason,
+                evidence=list(dict.fromkeys(o.evidence)),
+                tests=list(dict.fromkeys(o.tests))[:10],
             )
-        else:
-            out.traced.append(TracedRequirement(requirement=req, status="missing", reason="no route"))
+        )
+        for cat, path, line, msg in o.problems:
+            problems.append((cat, path, line, msg, req))
+        if o.untested_at is not None and o.status == "implemented" and req.kind == "event":
+            problems.append(
+                ("req.untested", o.untested_at[0], o.untested_at[1], f"no test exercises {req.key}", req)
+            )
+    out.findings = _findings(ctx, problems)
     return out
+
+
+def _idempotency_stated(requirements: list[Requirement]) -> bool:
+    pat = re.compile(r"more than once|delivered twice|redeliver|deduplicat|already (been )?(handled|processed)", re.I)
+    return any(pat.search(r.text) for r in requirements if r.kind not in {"endpoint", "event", "model"})
+
+
+def _words_of_reason(reason: str) -> set[str]:
+    words = set(re.findall(r"'(\w+)'", reason))
+    m = re.search(r"missing:\s*([\w, ]+)", reason)
+    if m:
+        words.update(w.strip() for w in m.group(1).split(",") if w.strip())
+    return {w.lower() for w in words}
+
+
+# --- prose -----------------------------------------------------------------------------
+_ACTIONS: dict[str, tuple[str, ...]] = {
+    "create": ("create", "add", "submit", "place", "register", "open"),
+    "read": ("read", "get", "fetch", "retrieve", "show", "view", "single"),
+    "list": ("list", "page", "browse", "search", "filter", "listing"),
+    "update": ("update", "change", "modify", "mark", "set", "assign", "edit", "move"),
+    "delete": ("delete", "remove"),
+}
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suf in ("ing", "ed", "es", "s"):
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            word = word[: -len(suf)]
+            break
+    return word[:5]
+
+
+def _endpoint_words(req: Requirement) -> tuple[set[str], str] | None:
+    method = str(req.details.get("method", ""))
+    path = str(req.details.get("path", ""))
+    segs = [s for s in path.strip("/").split("/") if s]
+    literal = [s for s in segs if not s.startswith("{") and not re.fullmatch(r"(api|v\d+)", s)]
+    if not literal or literal[0] in {"health", "healthz", "metrics"}:
+        return None
+    last_is_param = bool(segs) and segs[-1].startswith("{")
+    if method == "POST" and not last_is_param and len(literal) >= 2 and len(segs) >= 2 and segs[-2].startswith("{"):
+        # action endpoint: POST /orders/{id}/cancel
+        return {_stem(literal[-1])}, _stem(literal[-2])
+    if method == "POST":
+        return {_stem(w) for w in _ACTIONS["create"]}, _stem(literal[-1])
+    if method == "GET":
+        kind = "read" if last_is_param else "list"
+        return {_stem(w) for w in _ACTIONS[kind]}, _stem(literal[-1])
+    if method in {"PUT", "PATCH"}:
+        return {_stem(w) for w in _ACTIONS["update"]}, _stem(literal[-1] if not last_is_param else literal[-1])
+    if method == "DELETE":
+        return {_stem(w) for w in _ACTIONS["delete"]}, _stem(literal[-1])
+    return None
+
+
+def _links(req: Requirement, requirements: list[Requirement]) -> list[Requirement]:
+    text = req.text
+    low = text.lower()
+    words = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z-]+", text)}
+    linked: list[Requirement] = []
+    for other in requirements:
+        if other is req:
+            continue
+        if other.kind == "endpoint":
+            path = str(other.details.get("path", ""))
+            method = str(other.details.get("method", ""))
+            norm = re.sub(r"\{[^}]*\}", "{}", path.lower())
+            mentions = [re.sub(r"\{[^}]*\}|…|\?.*", "{}", m.lower()).rstrip("/") for m in re.findall(rf"\b{method}\s+(/\S+)", text)]
+            if any(m.split("?")[0].replace("{}", "") and _same_path(m, norm) for m in mentions):
+                linked.append(other)
+                continue
+            ew = _endpoint_words(other)
+            if ew is not None and not re.search(r"\b(GET|POST|PUT|PATCH|DELETE)\s+/", text):
+                actions, resource = ew
+                if resource in words and actions & words:
+                    linked.append(other)
+        elif other.kind == "event":
+            topic = str(other.details.get("topic", other.key)).lower()
+            if re.search(rf"(?<![\w.]){re.escape(topic)}(?![\w-])", low):
+                linked.append(other)
+    return linked
+
+
+def _same_path(mention: str, norm: str) -> bool:
+    m = mention.split("?")[0].rstrip("/").rstrip(".,;")
+    m = re.sub(r"\{[^}]*\}", "{}", m)
+    return m == norm.rstrip("/")
+
+
+def _combine(statuses: list[RequirementStatus]) -> RequirementStatus:
+    real = [s for s in statuses if s != "unverified"]
+    if not real:
+        return "unverified"
+    if all(s == "implemented" for s in real):
+        return "implemented"
+    if all(s == "missing" for s in real):
+        return "missing"
+    if "deviation" in real:
+        return "deviation"
+    return "partial"
+
+
+def _trace_prose(
+    env: Env,
+    req: Requirement,
+    requirements: list[Requirement],
+    outcomes: dict[str, Outcome],
+    about: dict[str, set[str]],
+    weak: list[tuple[str | None, str, str, bool, set[str]]],
+) -> Outcome:
+    parts: list[Outcome] = []
+    for trigger, check in CONCERNS:
+        if trigger.search(req.text):
+            try:
+                o = check(env, req)
+            except Exception:
+                o = None
+            if o is not None:
+                parts.append(o)
+    statuses: list[RequirementStatus] = [p.status for p in parts]
+    evidence = [e for p in parts for e in p.evidence]
+    tests = [t for p in parts for t in p.tests]
+    reasons = [p.reason for p in parts if p.reason]
+    problems = [x for p in parts for x in p.problems]
+    text_words = {w.lower() for w in re.findall(r"\w+", req.text)}
+    for link in _links(req, requirements):
+        lo = outcomes.get(link.id)
+        if lo is None:
+            continue
+        status = lo.status
+        concern = about.get(link.id, set())
+        if status in {"partial", "deviation"} and concern and not (concern & text_words):
+            status = "implemented"  # the gap is about something this requirement does not state
+        statuses.append(status)
+        evidence += lo.evidence[:2]
+        tests += lo.tests
+        if status != "implemented":
+            reasons.append(f"{link.key}: {lo.reason}")
+    # constraints stated in this requirement's text that the schemas do not enforce
+    for _schema, where, msg, conditional, words in weak:
+        if words and words <= text_words:
+            statuses.append("partial")
+            evidence.append(where)
+            reasons.append(msg)
+    if req.kind == "nfr" and not parts and not statuses:
+        return Outcome("unverified", "no static evidence decides this non-functional requirement")
+    if not statuses:
+        rule = _rule_evidence(env.facts, req)
+        if rule is not None:
+            return rule
+        return Outcome("unverified", "no code evidence decides this requirement")
+    status = _combine(statuses)
+    if status == "unverified":
+        rule = _rule_evidence(env.facts, req)
+        if rule is not None:
+            return rule
+    return Outcome(status, "; ".join(dict.fromkeys(reasons)), list(dict.fromkeys(evidence)), tests, problems if status != "implemented" else [])
+
+
+def _rule_evidence(facts: Facts, req: Requirement) -> Outcome | None:
+    """A domain rule (`... rejected with 409`) is evidenced by a guarded raise on its terms."""
+    terms = [t for t in re.findall(r"`([A-Za-z_][\w]*)`", req.text)]
+    if not terms:
+        # code spans were dropped from the text: use identifiers with an underscore or all caps
+        terms = re.findall(r"\b([a-z]+_[a-z_]+|[A-Z]{3,})\b", req.text)
+    if not terms:
+        return None
+    wanted = {t.lower() for t in terms}
+    for m in facts.index.source_modules:
+        for node in ast.walk(m.tree):
+            if not isinstance(node, ast.If):
+                continue
+            test = ast.unparse(node.test).lower()
+            if not any(re.search(rf"\b{re.escape(t)}\b", test) for t in wanted):
+                continue
+            if any(isinstance(n, ast.Raise) for stmt in node.body for n in ast.walk(stmt)):
+                tests = _tests_for_words(facts, wanted)
+                return Outcome(
+                    "implemented",
+                    "the rule is enforced by a guarded raise",
+                    [f"{m.path}:{node.lineno}"],
+                    tests,
+                )
+    return None
+
+
+def _tests_for_words(facts: Facts, words: set[str]) -> list[str]:
+    out: list[str] = []
+    for t in facts.index.tests:
+        name = t.function.name.lower()
+        if sum(1 for w in words if w in name) >= 1:
+            out.append(t.id)
+    return out[:5]
+
+
+# --- weak validation ---------------------------------------------------------------------
+def _weak_validation(
+    facts: Facts,
+    requirements: list[Requirement],
+    problems: list[tuple[str, str | None, int | None, str, Requirement]],
+) -> list[tuple[str | None, str, str, bool, set[str]]]:
+    """(schema, "path:line", message, conditional, words) per unenforced design constraint."""
+    out: list[tuple[str | None, str, str, bool, set[str]]] = []
+    seen: set[tuple[str, int]] = set()
+    for req in requirements:
+        schema = req.details.get("schema") if isinstance(req.details.get("schema"), str) else None
+        for c in req.details.get("constraints", []) or []:
+            if not isinstance(c, dict):
+                continue
+            for pm, line, msg in constraint_violations(facts, c, schema):
+                key = (pm.cls.path, line)
+                conditional = bool(c.get("required_when"))
+                words = {str(c.get("field", "")).lower()}
+                if conditional:
+                    words.add(str(c["required_when"][1]).lower())
+                out.append((pm.cls.name, f"{pm.cls.path}:{line}", msg, conditional, words))
+                if key in seen:
+                    continue
+                seen.add(key)
+                problems.append(("pydantic.weak-validation", pm.cls.path, line, f"{pm.cls.name}.{msg}", req))
+                if conditional:
+                    problems.append(("req.partial", pm.cls.path, line, f"the design's rule is not enforced: {pm.cls.name}.{msg}", req))
+    return out
+
+
+# --- findings -------------------------------------------------------------------------------
+def _findings(ctx: Context, problems: list[tuple[str, str | None, int | None, str, Requirement]]) -> list[Finding]:
+    from fastapi_review.categories import category
+
+    out: list[Finding] = []
+    seen: set[tuple[str, str | None, int | None]] = set()
+    for cat, path, line, msg, req in problems:
+        key = (cat, path, line)
+        if key in seen:
+            continue
+        seen.add(key)
+        sev: Severity = category(cat).severity
+        ref = f"{req.id}" + (f" ({req.key})" if req.key != req.id else "")
+        design_line = f"design line {req.line}: " if req.line else ""
+        evidence = ctx.line_text(path, line) or f"{design_line}{req.text[:160]}"
+        out.append(
+            Finding(
+                rule=RULE_OF.get(cat, "REQ002"),
+                category=cat,
+                severity=sev,
+                path=path,
+                line=line,
+                message=f"{ref}: {msg}",
+                evidence=evidence,
+                fix=FIX_OF.get(cat, ""),
+            )
+        )
+    return out
+
+
+def details_of(req: Requirement) -> dict[str, Any]:
+    return req.details

@@ -1,0 +1,185 @@
+"""What the project offers to trace against, computed once from the index.
+
+Routes, produced and consumed topics, consumer handlers, ORM tables, migrations,
+string literals and their places, exception handlers, tests and what they touch.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.routes import Route
+from fastapi_review.index.symbols import Function, Module
+
+Site = tuple[str, int]  # (path, line)
+
+
+def loc(site: Site) -> str:
+    return f"{site[0]}:{site[1]}"
+
+
+def norm_path(path: str) -> str:
+    path = re.sub(r"\{[^}]*\}", "{}", path.lower())
+    return path.rstrip("/") or "/"
+
+
+def path_matches(actual: str, wanted: str) -> bool:
+    """Segment-wise match; `{}` in either side matches any one segment."""
+    a = norm_path(actual).strip("/").split("/")
+    w = norm_path(wanted).strip("/").split("/")
+    if len(a) != len(w):
+        return False
+    return all(x == y or x == "{}" or y == "{}" for x, y in zip(a, w, strict=True))
+
+
+@dataclass
+class Facts:
+    index: ProjectIndex
+    strings: dict[str, list[Site]] = field(default_factory=dict)  # string literal -> places
+    produced: dict[str, list[Site]] = field(default_factory=dict)  # topic -> send sites
+    consumed: dict[str, list[Site]] = field(default_factory=dict)  # topic -> consumer sites
+    handlers: dict[str, list[Function]] = field(default_factory=dict)  # topic -> handler functions
+    consumer_modules: set[str] = field(default_factory=set)
+    kafka_modules: set[str] = field(default_factory=set)
+    migrations: dict[str, str] = field(default_factory=dict)  # path -> text
+    exception_handlers: list[Function] = field(default_factory=list)
+    test_text: dict[str, str] = field(default_factory=dict)  # test id -> source of the test
+
+    @property
+    def has_kafka(self) -> bool:
+        return bool(self.index.kafka_clients or self.index.kafka_sends)
+
+    def routes_for(self, method: str, paths: list[str]) -> list[Route]:
+        return [
+            r for r in self.index.routes if r.method == method and any(path_matches(r.path, p) for p in paths)
+        ]
+
+    def source_lines(self, pattern: re.Pattern[str], modules: list[Module] | None = None) -> list[Site]:
+        out: list[Site] = []
+        for m in modules if modules is not None else self.index.source_modules:
+            for no, text in enumerate(m.lines, start=1):
+                if pattern.search(text):
+                    out.append((m.path, no))
+        return out
+
+    def function_text(self, fn: Function) -> str:
+        m = self.index.modules.get(fn.path)
+        if m is None:
+            return ""
+        end = fn.node.end_lineno or fn.node.lineno
+        return "\n".join(m.lines[fn.node.lineno - 1 : end])
+
+    def callees(self, fn: Function, depth: int = 2) -> list[Function]:
+        """The function and the project functions it calls, `depth` levels deep."""
+        out: list[Function] = [fn]
+        frontier = [fn]
+        for _ in range(depth):
+            nxt: list[Function] = []
+            for f in frontier:
+                for c in f.calls:
+                    callee = self.index.function(c.target)
+                    if callee is not None and callee not in out:
+                        out.append(callee)
+                        nxt.append(callee)
+            frontier = nxt
+        return out
+
+
+def build_facts(index: ProjectIndex) -> Facts:
+    facts = Facts(index=index)
+    for m in index.source_modules:
+        for node in ast.walk(m.tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 200:
+                facts.strings.setdefault(node.value, []).append((m.path, node.lineno))
+        if "/versions/" in f"/{m.path}" or m.path.startswith(("migrations/", "alembic/")):
+            facts.migrations[m.path] = "\n".join(m.lines)
+    for s in index.settings.values():
+        for name, value in s.fields.items():
+            if isinstance(value, str):
+                facts.strings.setdefault(value, []).append((s.cls.path, s.field_lines.get(name, s.cls.node.lineno)))
+    for send in index.kafka_sends:
+        facts.kafka_modules.add(send.path)
+        if send.topic:
+            facts.produced.setdefault(send.topic, []).append((send.path, send.line))
+    for client in index.kafka_clients:
+        facts.kafka_modules.add(client.path)
+        if client.role == "consumer":
+            facts.consumer_modules.add(client.path)
+            for t in client.topics:
+                facts.consumed.setdefault(t, []).append((client.path, client.line))
+    _consumer_dispatch(facts)
+    _exception_handlers(facts)
+    for t in index.tests:
+        m = t.module
+        end = t.function.node.end_lineno or t.function.node.lineno
+        facts.test_text[t.id] = "\n".join(m.lines[t.function.node.lineno - 1 : end])
+    return facts
+
+
+def _consumer_dispatch(facts: Facts) -> None:
+    """`if msg.topic == TOPIC: await handle(...)` / `{TOPIC: handler}` in consumer code."""
+    index = facts.index
+    for m in index.source_modules:
+        mentions_consumer = m.path in facts.consumer_modules or any(
+            s in "\n".join(m.lines) for s in ("getmany", "async for", ".poll(", "consume(")
+        )
+        if not mentions_consumer:
+            continue
+        for fn in m.functions:
+            for node in ast.walk(fn.node):
+                if isinstance(node, ast.If):
+                    topics = _topics_in_test(index, m, node.test)
+                    if not topics:
+                        continue
+                    for sub in node.body:
+                        for call in ast.walk(sub):
+                            if isinstance(call, ast.Call):
+                                target = next((c.target for c in fn.calls if c.node is call), None)
+                                callee = index.function(target)
+                                if callee is not None:
+                                    for t in topics:
+                                        facts.handlers.setdefault(t, []).append(callee)
+                                        facts.consumer_modules.add(m.path)
+                elif isinstance(node, ast.Dict):
+                    for k, v in zip(node.keys, node.values, strict=True):
+                        t = index.string_value(m, k) if k is not None else None
+                        if not t or "." not in t:
+                            continue
+                        name = ast.unparse(v)
+                        for f in index.functions.values():
+                            if name.endswith(f.name) and not index.modules[f.path].is_test:
+                                facts.handlers.setdefault(t, []).append(f)
+                                break
+
+
+def _topics_in_test(index: ProjectIndex, m: Module, test: ast.expr) -> list[str]:
+    out: list[str] = []
+    for node in ast.walk(test):
+        if isinstance(node, ast.Compare):
+            for side in [node.left, *node.comparators]:
+                v = index.string_value(m, side)
+                if v and "." in v and " " not in v:
+                    out.append(v)
+    return out
+
+
+def _exception_handlers(facts: Facts) -> None:
+    index = facts.index
+    for m in index.source_modules:
+        for fn in m.functions:
+            for dec in fn.node.decorator_list:
+                if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "exception_handler":
+                    facts.exception_handlers.append(fn)
+            for c in fn.calls:
+                if c.text.endswith("add_exception_handler") and len(c.node.args) >= 2:
+                    h = c.node.args[1]
+                    name = ast.unparse(h).rsplit(".", 1)[-1]
+                    hit = next((f for f in m.functions if f.name == name), None)
+                    if hit is None:
+                        target = m.imports.get(name)
+                        hit = index.function(target) if target else None
+                    if hit is not None and hit not in facts.exception_handlers:
+                        facts.exception_handlers.append(hit)

@@ -1,0 +1,443 @@
+"""Endpoints, events and data models of the design against routes, topics and tables."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi_review.index.data import PydanticModel
+from fastapi_review.index.routes import Route
+from fastapi_review.models import Requirement, RequirementStatus
+from fastapi_review.trace.facts import Facts, Site, loc, norm_path, path_matches
+
+
+@dataclass
+class Outcome:
+    status: RequirementStatus
+    reason: str = ""
+    evidence: list[str] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)
+    # (category, path, line, message) findings the tracer turns into Finding objects
+    problems: list[tuple[str, str | None, int | None, str]] = field(default_factory=list)
+    untested_at: Site | None = None
+
+
+_CONSTRAINT_OPTS = {
+    "min_length", "max_length", "ge", "gt", "le", "lt", "pattern", "regex",
+    "min_items", "max_items", "max_digits", "decimal_places", "multiple_of",
+}
+
+
+# --- endpoints --------------------------------------------------------------------------
+def tests_for_endpoint(facts: Facts, method: str, paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for t in facts.index.tests:
+        for call in t.http_calls:
+            if call.method == method and any(path_matches(call.path, p) for p in paths):
+                out.append(t.id)
+                break
+    return out
+
+
+def _route_sets_status(facts: Facts, route: Route) -> bool:
+    text = facts.function_text(route.function)
+    return "status_code" in text or "Response(" in text
+
+
+def _route_param_names(facts: Facts, route: Route) -> set[str]:
+    names = {p.name for p in route.params}
+    index = facts.index
+    m = index.modules.get(route.file)
+    for p in route.params:
+        aliases = re.findall(r"alias\s*=\s*['\"](\w+)['\"]", p.default)
+        names.update(aliases)
+        if p.kind in {"depends", "body", "other", "query"}:
+            for dep in re.findall(r"([A-Za-z_][\w.]*)", f"{p.default} {p.annotation}"):
+                qname = m.imports.get(dep.split(".")[0], dep) if m is not None else dep
+                if "." in dep and m is not None and dep.split(".")[0] in m.imports:
+                    qname = m.imports[dep.split(".")[0]] + "." + dep.split(".", 1)[1]
+                elif m is not None and dep in {f.name for f in m.functions}:
+                    qname = f"{m.name}.{dep}"
+                elif m is not None and dep in {c.name for c in m.classes}:
+                    qname = f"{m.name}.{dep}"
+                hit = index.lookup(qname)
+                if hit is None:
+                    continue
+                if hasattr(hit, "node") and isinstance(hit.node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    names.update(a.arg for a in hit.node.args.args + hit.node.args.kwonlyargs)
+                pm = index.pydantic_models.get(getattr(hit, "fqname", ""))
+                if pm is not None:
+                    names.update(pm.fields)
+                cls_node = getattr(hit, "node", None)
+                if isinstance(cls_node, ast.ClassDef):
+                    for stmt in cls_node.body:
+                        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                            names.add(stmt.target.id)
+                        if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
+                            names.update(a.arg for a in stmt.args.args + stmt.args.kwonlyargs)
+    return names
+
+
+def trace_endpoint(facts: Facts, req: Requirement) -> Outcome:
+    d = req.details
+    method = str(d.get("method", req.key.split(" ", 1)[0]))
+    path = str(d.get("path", req.key.partition(" ")[2]))
+    paths = [path, *[str(p) for p in d.get("alt_paths", [])]]
+    routes = facts.routes_for(method, paths)
+    tests = tests_for_endpoint(facts, method, paths)
+    if not routes:
+        other_methods = [r for r in facts.index.routes if any(path_matches(r.path, p) for p in paths)]
+        if other_methods:
+            r = other_methods[0]
+            return Outcome(
+                "deviation",
+                f"the path exists with {r.method}, the design says {method}",
+                [f"{r.file}:{r.line}"],
+                tests,
+                [("req.deviation", r.file, r.line, f"{req.key} is implemented as {r.method} {r.path}")],
+            )
+        where, line = _router_file_for(facts, path)
+        return Outcome(
+            "missing",
+            "no route with this method and path",
+            [],
+            [],
+            [("req.missing", where, line, f"the design's endpoint {req.key} has no route")],
+        )
+    route = routes[0]
+    evidence = [f"{r.file}:{r.line}" for r in routes]
+    problems: list[tuple[str, str | None, int | None, str]] = []
+    reasons: list[str] = []
+    status: RequirementStatus = "implemented"
+    wanted = [int(c) for c in d.get("status", []) if isinstance(c, int)]
+    if wanted:
+        actual = route.status_code
+        if actual is None and not _route_sets_status(facts, route):
+            actual = 200 if route.method != "DELETE" else None
+        if actual is not None and actual not in wanted and not (actual == 200 and _route_sets_status(facts, route)):
+            status = "deviation"
+            reasons.append(f"answers {actual}, the design says {wanted[0]}")
+            problems.append(
+                ("req.deviation", route.file, route.line, f"{req.key} answers {actual}, the design says {wanted[0]}")
+            )
+    query = [q for q in d.get("query", []) if isinstance(q, str)]
+    path_params = set(re.findall(r"\{(\w+)", route.path))
+    if query:
+        have = _route_param_names(facts, route) | path_params
+        missing = [q for q in query if q not in have]
+        if missing:
+            if status == "implemented":
+                status = "partial"
+            reasons.append("stated query parameters missing: " + ", ".join(missing))
+            problems.append(
+                (
+                    "req.partial",
+                    route.file,
+                    route.line,
+                    f"{req.key} lacks the query parameter(s) the design states: {', '.join(missing)}",
+                )
+            )
+    out = Outcome(status, "; ".join(reasons) or "route found", evidence, tests, problems)
+    if not tests and status == "implemented":
+        out.untested_at = (route.file, route.line)
+    return out
+
+
+def _router_file_for(facts: Facts, path: str) -> tuple[str | None, int | None]:
+    """The router file whose routes share the longest path prefix with `path`."""
+    want = norm_path(path).strip("/").split("/")
+    best: tuple[int, Route | None] = (0, None)
+    for r in facts.index.routes:
+        have = norm_path(r.path).strip("/").split("/")
+        n = 0
+        for a, b in zip(have, want, strict=False):
+            if a != b and "{}" not in (a, b):
+                break
+            n += 1
+        if n > best[0]:
+            best = (n, r)
+    if best[1] is None:
+        return None, None
+    return best[1].file, best[1].line
+
+
+# --- events -----------------------------------------------------------------------------
+def _similar_topic(topic: str, candidates: list[str]) -> str | None:
+    head = topic.split(".", 1)[0]
+    best = difflib.get_close_matches(topic, candidates, n=1, cutoff=0.75)
+    if best and best[0] != topic and best[0].split(".", 1)[0].rstrip("s") == head.rstrip("s"):
+        return best[0]
+    return None
+
+
+def _words(name: str) -> set[str]:
+    parts = re.findall(r"[A-Z]?[a-z]+|[a-z]+", re.sub(r"[._-]", " ", name))
+    return {p.lower().rstrip("s")[:6] for p in parts if len(p) > 2}
+
+
+def payload_model(facts: Facts, topic: str, fields: list[str]) -> PydanticModel | None:
+    """The pydantic model that best matches the topic's name and stated payload fields."""
+    want = set(fields)
+    tw = _words(topic)
+    best: tuple[float, PydanticModel | None] = (0.0, None)
+    for pm in facts.index.pydantic_models.values():
+        have = set(pm.fields)
+        if not have:
+            continue
+        overlap = len(want & have) / len(want) if want else 0.0
+        name_hit = len(tw & _words(pm.cls.name)) / max(1, len(tw))
+        score = overlap + name_hit
+        if overlap >= 0.5 and name_hit >= 0.5 and score > best[0]:
+            best = (score, pm)
+    return best[1]
+
+
+def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) -> Outcome:
+    d = req.details
+    topic = str(d.get("topic", req.key))
+    direction = d.get("direction")
+    produced = facts.produced.get(topic, [])
+    consumed = facts.consumed.get(topic, [])
+    literal = facts.strings.get(topic, [])
+    tests = _tests_mentioning(facts, topic)
+    if direction == "consumed":
+        sites = consumed or (literal if facts.consumer_modules else [])
+    elif direction == "produced":
+        sites = produced or (literal if facts.has_kafka else [])
+    else:
+        sites = produced or consumed or (literal if facts.has_kafka else [])
+    if not sites:
+        known = sorted({*facts.produced, *facts.consumed})
+        near = _similar_topic(topic, known)
+        if near is not None:
+            site = (facts.produced.get(near) or facts.consumed.get(near) or [(None, None)])[0]
+            return Outcome(
+                "deviation",
+                f"the code uses topic {near!r}, the design says {topic!r}",
+                [loc(site)] if site[0] else [],
+                tests,
+                [("req.deviation", site[0], site[1], f"topic {near!r} is used where the design says {topic!r}")],
+            )
+        if not facts.has_kafka and not literal:
+            return Outcome(
+                "missing",
+                "the project has no Kafka producer or consumer",
+                problems=[("req.missing", None, None, f"the design's topic {topic} is neither produced nor consumed")],
+            )
+        what = "consumed" if direction == "consumed" else "produced"
+        return Outcome(
+            "missing",
+            f"topic not {what} anywhere",
+            problems=[("req.missing", None, None, f"the design's topic {topic} is not {what} by the code")],
+        )
+    evidence = [loc(s) for s in sites[:3]]
+    status: RequirementStatus = "implemented"
+    reasons: list[str] = []
+    problems: list[tuple[str, str | None, int | None, str]] = []
+    fields = [f for f in d.get("fields", []) if isinstance(f, str)]
+    if direction == "produced" and fields and not d.get("dlq"):
+        pm = payload_model(facts, topic, fields)
+        if pm is not None:
+            evidence.append(f"{pm.cls.path}:{pm.cls.node.lineno}")
+            missing = [f for f in fields if f not in pm.fields]
+            for f in missing:
+                renamed = next(
+                    (h for h in pm.fields if h not in fields and (h.endswith("_" + f) or h.startswith(f + "_"))),
+                    None,
+                )
+                if renamed is not None:
+                    status = "deviation"
+                    line = pm.fields[renamed].line
+                    reasons.append(f"payload field {f!r} is named {renamed!r}")
+                    problems.append(
+                        (
+                            "req.deviation",
+                            pm.cls.path,
+                            line,
+                            f"event {topic}: the design's payload field {f!r} is published as {renamed!r}",
+                        )
+                    )
+    handlers = facts.handlers.get(topic, [])
+    untested_at: Site | None = None
+    if direction == "consumed" and handlers:
+        evidence += [f"{h.path}:{h.line}" for h in handlers[:2]]
+        names = {h.name for h in handlers}
+        tests = sorted(
+            {
+                *tests,
+                *[t.id for t in facts.index.tests if any(c.text.rsplit(".", 1)[-1] in names for c in t.function.calls)],
+            }
+        )
+        if not tests:
+            untested_at = (handlers[0].path, handlers[0].line)
+        if handler_has.get(topic) is False and status == "implemented":
+            status = "partial"
+            reasons.append("the handler does not skip redelivered events")
+    out = Outcome(status, "; ".join(reasons) or f"topic {direction or 'used'} in code", evidence, tests, problems)
+    if status == "implemented" and not tests and direction == "consumed":
+        out.untested_at = untested_at or (sites[0] if facts.consumer_modules else None)
+    return out
+
+
+def _tests_mentioning(facts: Facts, text: str) -> list[str]:
+    return [tid for tid, src in facts.test_text.items() if text in src]
+
+
+# --- data model ---------------------------------------------------------------------------
+def trace_model(facts: Facts, req: Requirement) -> Outcome:
+    d = req.details
+    if d.get("schema"):
+        return _trace_schema(facts, req)
+    table = str(d.get("table", req.key))
+    orm = next((o for o in facts.index.orm_models.values() if o.table.lower() == table.lower()), None)
+    if orm is None:
+        in_migration = [p for p, text in facts.migrations.items() if re.search(rf"['\"]{re.escape(table)}['\"]", text)]
+        if in_migration:
+            return Outcome("implemented", "table created by a migration", [in_migration[0]])
+        if not facts.index.orm_models:
+            return Outcome("unverified", "no ORM models in the project; the table may be created elsewhere")
+        return Outcome(
+            "missing",
+            "no ORM model maps this table",
+            problems=[("req.missing", None, None, f"the design's table {table} has no model")],
+        )
+    evidence = [f"{orm.cls.path}:{orm.cls.node.lineno}"]
+    columns = [c for c in d.get("columns", []) if isinstance(c, str)]
+    have = set(orm.columns) | {c.attr for c in orm.columns.values()} | set(orm.relationships)
+    missing = [c for c in columns if c not in have]
+    if missing:
+        return Outcome(
+            "partial",
+            "columns missing: " + ", ".join(missing),
+            evidence,
+            problems=[
+                (
+                    "req.partial",
+                    orm.cls.path,
+                    orm.cls.node.lineno,
+                    f"table {table} lacks the column(s) the design states: {', '.join(missing)}",
+                )
+            ],
+        )
+    # the migrations must create what the model maps
+    mig_for_table = {p: t for p, t in facts.migrations.items() if re.search(rf"['\"]{re.escape(orm.table)}['\"]", t)}
+    if mig_for_table:
+        all_text = "\n".join(mig_for_table.values())
+        unmigrated = [
+            c for c in orm.columns.values() if not re.search(rf"['\"]{re.escape(c.name)}['\"]", all_text)
+        ]
+        if unmigrated:
+            c = unmigrated[0]
+            names = ", ".join(x.name for x in unmigrated)
+            return Outcome(
+                "partial",
+                f"no migration creates the column(s) {names}",
+                evidence,
+                problems=[
+                    (
+                        "req.partial",
+                        orm.cls.path,
+                        c.line,
+                        f"table {table}: the model maps {names}, but no migration creates it",
+                    )
+                ],
+            )
+    return Outcome("implemented", "ORM model found", evidence)
+
+
+def find_schema(facts: Facts, name: str, fields: list[str]) -> PydanticModel | None:
+    for pm in facts.index.pydantic_models.values():
+        if pm.cls.name == name:
+            return pm
+    want = set(fields)
+    best: tuple[float, PydanticModel | None] = (0.0, None)
+    nw = _words(name)
+    for pm in facts.index.pydantic_models.values():
+        if not want:
+            break
+        overlap = len(want & set(pm.fields)) / len(want)
+        if overlap >= 0.8 and nw & _words(pm.cls.name) and overlap > best[0]:
+            best = (overlap, pm)
+    return best[1]
+
+
+def _trace_schema(facts: Facts, req: Requirement) -> Outcome:
+    fields = [f for f in req.details.get("fields", []) if isinstance(f, str)]
+    pm = find_schema(facts, str(req.details.get("schema")), fields)
+    if pm is None:
+        return Outcome("unverified", "no pydantic model with this name or these fields")
+    missing = [f for f in fields if f not in pm.fields]
+    ev = [f"{pm.cls.path}:{pm.cls.node.lineno}"]
+    if missing:
+        return Outcome("partial", "fields missing: " + ", ".join(missing), ev)
+    return Outcome("implemented", f"pydantic model {pm.cls.name}", ev)
+
+
+def field_constrained(pm: PydanticModel, name: str) -> bool:
+    f = pm.fields.get(name)
+    if f is None:
+        return True
+    if _CONSTRAINT_OPTS & set(f.options):
+        return True
+    ann = f.annotation
+    if re.search(r"\b(con(str|int|float|list|decimal)|Literal|StringConstraints|Email|Field\(|Annotated)", ann):
+        return True
+    if name in pm.validators or "*" in pm.validators:
+        return True
+    # an enum or a nested model type constrains by itself
+    base = re.sub(r"\s*\|\s*None|Optional\[|\]", "", ann).strip()
+    return base not in {"str", "int", "float", "Decimal", "list", "List[str]", "list[str]"}
+
+
+def constraint_violations(
+    facts: Facts, constraint: dict[str, Any], schema: str | None
+) -> list[tuple[PydanticModel, int, str]]:
+    """Request models with the constrained field that enforce nothing (or not the condition)."""
+    name = str(constraint.get("field", ""))
+    bodies = _request_models(facts)
+    out: list[tuple[PydanticModel, int, str]] = []
+    for pm in facts.index.pydantic_models.values():
+        if name not in pm.fields:
+            continue
+        if schema is not None and pm.cls.name != schema and pm.cls.fqname not in bodies:
+            continue
+        if schema is None and pm.cls.fqname not in bodies:
+            continue
+        f = pm.fields[name]
+        when = constraint.get("required_when")
+        if when:
+            optional = "None" in f.annotation or "Optional" in f.annotation
+            if optional and "*" not in pm.validators and name not in pm.validators:
+                out.append((pm, f.line, f"{name} is optional and no validator requires it when {when[0]} is {when[1]}"))
+            continue
+        if constraint.get("unit") in {"length", "value", "items", "pattern"} and not field_constrained(pm, name):
+            rng = f"{constraint.get('min')}-{constraint.get('max')}" if constraint.get("unit") != "pattern" else str(constraint.get("pattern"))
+            out.append((pm, f.line, f"{name} has no constraint, the design states {rng}"))
+    return out
+
+
+def _request_models(facts: Facts) -> set[str]:
+    out: set[str] = set()
+    index = facts.index
+    names = {pm.cls.name: fq for fq, pm in index.pydantic_models.items()}
+    for r in index.routes:
+        for p in r.params:
+            if p.kind != "body":
+                continue
+            for word in re.findall(r"[A-Za-z_]\w*", p.annotation):
+                if word in names:
+                    out.add(names[word])
+    # nested models of request bodies
+    changed = True
+    while changed:
+        changed = False
+        for fq in list(out):
+            for f in index.pydantic_models[fq].fields.values():
+                for word in re.findall(r"[A-Za-z_]\w*", f.annotation):
+                    if word in names and names[word] not in out:
+                        out.add(names[word])
+                        changed = True
+    return out
