@@ -614,6 +614,9 @@ def qualified_call(graph: CallGraph, fn: Function, call: Call) -> str | None:
     if not head:
         return target
     t = graph.value_type(head)
+    if t in SESSION_FACTORIES and meth not in _FACTORY_OWN_METHODS:
+        # `SessionLocal()` is typed as the factory by the symbol layer: it is a session
+        t = SESSION_FACTORIES[t]
     if t and t != head:
         return f"{spelled(t)}.{meth}"
     if head.endswith("()"):
