@@ -1,0 +1,599 @@
+"""Shared analysis for the Kafka rules: consume loops, processing paths, library sends.
+
+Nothing here is a rule; `rules/kafka.py` builds its checks on these facts. Everything is
+computed from the AST held by the index (never by importing the reviewed code) and every
+helper tolerates odd code: unknown names resolve to nothing and are skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi_review.index.kafka import CLIENT_CLASSES, KafkaClient, KafkaSend
+from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.symbols import Call, Function, Module, call_chain_text, dotted
+
+KAFKA_LIBS = ("aiokafka", "kafka", "confluent_kafka")
+FETCH_METHODS = {"poll", "getone", "getmany", "consume"}
+CONSUMER_API = FETCH_METHODS | {
+    "commit",
+    "seek",
+    "seek_to_committed",
+    "stop",
+    "close",
+    "subscribe",
+    "unsubscribe",
+    "pause",
+    "resume",
+    "assign",
+    "position",
+    "committed",
+    "highwater",
+    "end_offsets",
+    "store_offsets",
+    "partitions_for",
+    "assignment",
+}
+OFFLOADERS = {"to_thread", "run_in_executor", "run_sync", "run_in_threadpool"}
+LOG_METHODS = {
+    "debug",
+    "info",
+    "warning",
+    "warn",
+    "error",
+    "exception",
+    "critical",
+    "msg",
+    "log",
+    "bind_contextvars",
+    "unbind_contextvars",
+    "bound_contextvars",
+    "clear_contextvars",
+}
+PARSE_FUNCS = {"json.loads", "orjson.loads", "ujson.loads", "msgpack.unpackb", "pickle.loads"}
+VALIDATE_METHODS = {
+    "model_validate",
+    "model_validate_json",
+    "model_validate_strings",
+    "parse_obj",
+    "parse_raw",
+    "validate_python",
+    "validate_json",
+    "validate_strings",
+}
+DLQ_WORDS = re.compile(r"dead[_\-. ]?letter|\bdlq\b|_dlq|dlq_|quarantin|parking", re.IGNORECASE)
+DLQ_TOPIC_WORDS = re.compile(r"dlq|dead|failed|parking|quarantin|poison", re.IGNORECASE)
+RETRY_WORDS = re.compile(r"retry|retries|requeue|redeliver|nack|backoff", re.IGNORECASE)
+STOP_EXCEPTIONS = {
+    "CancelledError",
+    "KeyboardInterrupt",
+    "SystemExit",
+    "GeneratorExit",
+    "StopIteration",
+    "StopAsyncIteration",
+    "ConsumerStoppedError",
+    "TimeoutError",
+}
+CATCH_ALL = {"Exception", "BaseException"}
+
+Region = list[ast.stmt]
+
+
+# --- generic AST walking ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Site:
+    """A node with the control context it sits in (inside one function)."""
+
+    node: ast.AST
+    tries: tuple[
+        ast.Try | ast.TryStar, ...
+    ] = ()  # tries whose body (protected part) holds the node
+    in_handler: bool = False
+    in_finally: bool = False
+    loops: tuple[ast.stmt, ...] = ()
+    handler: ast.ExceptHandler | None = None
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def sites(stmts: list[ast.stmt]) -> Iterator[Site]:
+    """Every node below `stmts` (not entering nested defs), with its try/loop context."""
+    for s in stmts:
+        yield from _sites(s, Site(s))
+
+
+def _sites(node: ast.AST, ctx: Site) -> Iterator[Site]:
+    here = Site(node, ctx.tries, ctx.in_handler, ctx.in_finally, ctx.loops, ctx.handler)
+    yield here
+    if isinstance(node, _SCOPES):
+        return
+    if isinstance(node, ast.Try | ast.TryStar):
+        protected = (*ctx.tries, node) if node.handlers else ctx.tries
+        for s in node.body:
+            yield from _sites(s, Site(s, protected, ctx.in_handler, ctx.in_finally, ctx.loops))
+        for h in node.handlers:
+            hctx = Site(h, ctx.tries, True, ctx.in_finally, ctx.loops, h)
+            if h.type is not None:
+                yield from _sites(h.type, hctx)
+            for s in h.body:
+                yield from _sites(s, hctx)
+        for s in node.orelse:
+            yield from _sites(s, Site(s, ctx.tries, ctx.in_handler, ctx.in_finally, ctx.loops))
+        for s in node.finalbody:
+            yield from _sites(s, Site(s, ctx.tries, ctx.in_handler, True, ctx.loops))
+        return
+    if isinstance(node, ast.For | ast.AsyncFor | ast.While):
+        head = [node.iter, node.target] if isinstance(node, ast.For | ast.AsyncFor) else [node.test]
+        for e in head:
+            yield from _sites(e, here)
+        inner = Site(node, ctx.tries, ctx.in_handler, ctx.in_finally, (*ctx.loops, node))
+        for s in node.body:
+            yield from _sites(s, inner)
+        for s in node.orelse:
+            yield from _sites(s, here)
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _sites(child, here)
+
+
+def walk(stmts: list[ast.stmt]) -> Iterator[ast.AST]:
+    for s in sites(stmts):
+        yield s.node
+
+
+def names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def mentions(node: ast.AST, names: set[str]) -> bool:
+    return bool(names) and not names.isdisjoint(names_in(node))
+
+
+def handler_type_names(h: ast.ExceptHandler) -> set[str]:
+    if h.type is None:
+        return {"BaseException"}
+    exprs = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
+    out: set[str] = set()
+    for e in exprs:
+        text = dotted(e)
+        if text:
+            out.add(text.rsplit(".", 1)[-1])
+    return out
+
+
+def catches_all(h: ast.ExceptHandler) -> bool:
+    return not CATCH_ALL.isdisjoint(handler_type_names(h))
+
+
+def is_stop_handler(h: ast.ExceptHandler) -> bool:
+    names = handler_type_names(h)
+    return bool(names) and names <= STOP_EXCEPTIONS
+
+
+def func_name(call: ast.Call) -> str:
+    """The last name of a callee: `self.repo.create(...)` -> `create`."""
+    f = call.func
+    if isinstance(f, ast.Attribute):
+        return f.attr
+    if isinstance(f, ast.Name):
+        return f.id
+    return ""
+
+
+def receiver(call: ast.Call) -> ast.expr | None:
+    return call.func.value if isinstance(call.func, ast.Attribute) else None
+
+
+def is_logging(call: ast.Call) -> bool:
+    text = call_chain_text(call.func).lower()
+    parts = text.split(".")
+    if text == "print" or parts[0] in {"logging", "structlog", "warnings"}:
+        return True
+    if len(parts) > 1 and parts[-1] in LOG_METHODS:
+        return any("log" in p for p in parts[:-1]) or parts[-2] in {"contextvars"}
+    return False
+
+
+def offloaded_ref(call: ast.Call) -> ast.expr | None:
+    """The function handed to `asyncio.to_thread(f, ...)` / `loop.run_in_executor(None, f)`."""
+    if func_name(call) not in OFFLOADERS:
+        return None
+    args = call.args[1:] if func_name(call) == "run_in_executor" else call.args
+    return args[0] if args else None
+
+
+# --- consumers ----------------------------------------------------------------------
+
+
+def imports_kafka(m: Module) -> bool:
+    return any(q.split(".")[0] in KAFKA_LIBS for q in m.imports.values())
+
+
+def consumer_like(ix: ProjectIndex, fn: Function, expr: ast.expr | None) -> bool:
+    """Does the expression stand for a Kafka consumer (by type or by name)?"""
+    if expr is None:
+        return False
+    text = dotted(expr)
+    if text is None:
+        return False
+    if "consumer" in text.rsplit(".", 1)[-1].lower():
+        return True
+    if isinstance(expr, ast.Name):
+        kind = CLIENT_CLASSES.get(fn.local_types.get(expr.id, ""))
+        return kind is not None and kind[1] == "consumer"
+    if isinstance(expr, ast.Attribute) and text.startswith("self.") and fn.class_name:
+        cls = ix.classes.get(f"{fn.module}.{fn.qualname.rsplit('.', 1)[0]}")
+        if cls is not None:
+            kind = CLIENT_CLASSES.get(cls.attr_types.get(expr.attr, ""))
+            return kind is not None and kind[1] == "consumer"
+    return False
+
+
+def consumer_api_call(ix: ProjectIndex, fn: Function, call: ast.Call) -> str | None:
+    """`commit` / `poll` / ... when the call (or the function it offloads) is a consumer API."""
+    ref = offloaded_ref(call)
+    f = ref if ref is not None else call.func
+    if isinstance(f, ast.Attribute) and f.attr in CONSUMER_API and consumer_like(ix, fn, f.value):
+        return f.attr
+    return None
+
+
+@dataclass
+class ConsumeLoop:
+    fn: Function
+    node: ast.For | ast.AsyncFor | ast.While
+    messages: set[str]
+    fetch: ast.Call | None = None
+
+    @property
+    def body(self) -> Region:
+        return self.node.body
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+
+def consume_loops(ix: ProjectIndex) -> list[ConsumeLoop]:
+    """Loops that take messages from a Kafka consumer, in every source function."""
+    if not any(c.role == "consumer" for c in ix.kafka_clients) and not any(
+        imports_kafka(m) for m in ix.source_modules
+    ):
+        return []
+    out: list[ConsumeLoop] = []
+    for m in ix.source_modules:
+        for fn in m.functions:
+            out.extend(_loops_of(ix, fn))
+    return out
+
+
+def _fetch_call(ix: ProjectIndex, fn: Function, node: ast.AST) -> ast.Call | None:
+    if isinstance(node, ast.Await):
+        node = node.value
+    if isinstance(node, ast.Call) and consumer_api_call(ix, fn, node) in FETCH_METHODS:
+        return node
+    return None
+
+
+def _target_names(t: ast.expr) -> set[str]:
+    return names_in(t)
+
+
+def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
+    out: list[ConsumeLoop] = []
+    for node in walk(fn.node.body):
+        if isinstance(node, ast.For | ast.AsyncFor):
+            it = node.iter.value if isinstance(node.iter, ast.Await) else node.iter
+            if consumer_like(ix, fn, it) or _fetch_call(ix, fn, it) is not None:
+                out.append(ConsumeLoop(fn, node, _target_names(node.target)))
+        elif isinstance(node, ast.While):
+            fetch: ast.Call | None = None
+            messages: set[str] = set()
+            for sub in walk(node.body):
+                if isinstance(sub, ast.Assign | ast.AnnAssign) and sub.value is not None:
+                    call = _fetch_call(ix, fn, sub.value)
+                    if call is not None:
+                        fetch = fetch or call
+                        targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                        for t in targets:
+                            messages |= _target_names(t)
+            if fetch is None:
+                continue
+            changed = True
+            while changed:
+                changed = False
+                for sub in walk(node.body):
+                    if isinstance(sub, ast.For | ast.AsyncFor) and mentions(sub.iter, messages):
+                        new = _target_names(sub.target) - messages
+                        if new:
+                            messages |= new
+                            changed = True
+            out.append(ConsumeLoop(fn, node, messages, fetch))
+    # a for over the consumer nested in a polling while is one loop, the inner one
+    inner = {id(sub) for lp in out for sub in walk(lp.body)}
+    return [lp for lp in out if id(lp.node) not in inner or isinstance(lp.node, ast.While)]
+
+
+# --- calls, resolution, taint -------------------------------------------------------
+
+
+def calls_by_node(fn: Function) -> dict[int, Call]:
+    return {id(c.node): c for c in fn.calls}
+
+
+def resolve_ref(ix: ProjectIndex, fn: Function, ref: ast.expr) -> Function | None:
+    """A function reference (not a call): `self._commit`, `handle`, `mod.func`."""
+    text = dotted(ref)
+    if not text:
+        return None
+    head, _, rest = text.partition(".")
+    if head in {"self", "cls"} and fn.class_name and rest and "." not in rest:
+        return ix.function(f"{fn.module}.{fn.qualname.rsplit('.', 1)[0]}.{rest}")
+    m = ix.modules.get(fn.path)
+    base = m.imports.get(head) if m is not None else None
+    if base is None:
+        base = f"{fn.module}.{head}"
+    return ix.function(f"{base}.{rest}" if rest else base)
+
+
+def resolve_call(ix: ProjectIndex, fn: Function, call: ast.Call) -> Function | None:
+    """The project function a call runs (following `to_thread(f, ...)`)."""
+    ref = offloaded_ref(call)
+    if ref is not None:
+        return resolve_ref(ix, fn, ref)
+    c = calls_by_node(fn).get(id(call))
+    if c is None or not c.target:
+        return None
+    hit = ix.function(c.target)
+    if hit is None or hit is fn:
+        return None
+    return hit
+
+
+def call_args(call: ast.Call) -> list[ast.expr]:
+    ref = offloaded_ref(call)
+    if ref is not None:
+        args = call.args[1:] if func_name(call) != "run_in_executor" else call.args[2:]
+        return [*args, *(k.value for k in call.keywords)]
+    return [*call.args, *(k.value for k in call.keywords)]
+
+
+def callee_taint(callee: Function, call: ast.Call, tainted: set[str]) -> set[str]:
+    """Parameters of `callee` that receive message data at this call."""
+    params = [*callee.node.args.posonlyargs, *callee.node.args.args]
+    is_static = any(dotted(d) in {"staticmethod"} for d in callee.node.decorator_list)
+    if callee.class_name and params and not is_static and params[0].arg in {"self", "cls"}:
+        params = params[1:]
+    ref = offloaded_ref(call)
+    pos = call.args[1:] if ref is not None else call.args
+    if ref is not None and func_name(call) == "run_in_executor":
+        pos = call.args[2:]
+    out: set[str] = set()
+    for p, a in zip(params, pos, strict=False):
+        if not isinstance(a, ast.Starred) and mentions(a, tainted):
+            out.add(p.arg)
+    by_name = {p.arg for p in [*params, *callee.node.args.kwonlyargs]}
+    for k in call.keywords:
+        if k.arg in by_name and mentions(k.value, tainted):
+            out.add(k.arg)
+    return out
+
+
+def propagate(stmts: Region, tainted: set[str]) -> set[str]:
+    """Names that hold message data: assigned from expressions that use tainted names."""
+    out = set(tainted)
+    for _ in range(3):
+        before = len(out)
+        for node in walk(stmts):
+            if isinstance(node, ast.Assign) and mentions(node.value, out):
+                for t in node.targets:
+                    out |= names_in(t)
+            elif (
+                isinstance(node, ast.AnnAssign | ast.AugAssign)
+                and node.value is not None
+                and mentions(node.value, out)
+            ) or (isinstance(node, ast.For | ast.AsyncFor) and mentions(node.iter, out)):
+                out |= names_in(node.target)
+            elif isinstance(node, ast.With | ast.AsyncWith):
+                for item in node.items:
+                    if item.optional_vars is not None and mentions(item.context_expr, out):
+                        out |= names_in(item.optional_vars)
+            elif isinstance(node, ast.NamedExpr) and mentions(node.value, out):
+                out.add(node.target.id)
+        if len(out) == before:
+            break
+    return out
+
+
+@dataclass
+class Step:
+    """One function on a processing path from a consume loop."""
+
+    fn: Function
+    region: Region
+    tainted: set[str]
+    chain: list[Function] = field(default_factory=list)  # loop function ... this one
+    parent: Step | None = None
+    call: ast.Call | None = None  # the call in the parent that led here
+
+
+def is_dlq_name(text: str) -> bool:
+    return bool(DLQ_WORDS.search(text))
+
+
+def processing_steps(ix: ProjectIndex, loop: ConsumeLoop, max_depth: int = 6) -> list[Step]:
+    """The loop body and every project function it reaches outside except/finally blocks."""
+    root = Step(loop.fn, loop.body, propagate(loop.body, loop.messages), [loop.fn])
+    out = [root]
+    seen = {loop.fn.fqname}
+    queue = [root]
+    while queue:
+        step = queue.pop(0)
+        if len(step.chain) > max_depth:
+            continue
+        for s in sites(step.region):
+            if s.in_handler or s.in_finally or not isinstance(s.node, ast.Call):
+                continue
+            call = s.node
+            if is_logging(call) or consumer_api_call(ix, step.fn, call):
+                continue
+            callee = resolve_call(ix, step.fn, call)
+            if callee is None or callee.fqname in seen or is_dlq_name(callee.qualname):
+                continue
+            seen.add(callee.fqname)
+            taint = propagate(callee.node.body, callee_taint(callee, call, step.tainted))
+            child = Step(callee, callee.node.body, taint, [*step.chain, callee], step, call)
+            out.append(child)
+            queue.append(child)
+    return out
+
+
+# --- producers ----------------------------------------------------------------------
+
+
+def library_of_send(ix: ProjectIndex, send: KafkaSend) -> str | None:
+    """The Kafka library a send goes to directly, or None for a project wrapper."""
+    c = calls_by_node(send.function).get(id(send.node))
+    target = c.target if c is not None else None
+    if target:
+        owner = target.rsplit(".", 1)[0]
+        kind = CLIENT_CLASSES.get(owner)
+        if kind is not None:
+            return kind[0] if kind[1] == "producer" else None
+        if ix.function(target) is not None:
+            return None
+    m = ix.modules.get(send.path)
+    if m is None:
+        return None
+    recv = receiver(send.node)
+    recv_text = (dotted(recv) or "").lower() if recv is not None else ""
+    if "producer" not in recv_text:
+        return None
+    libs = {q.split(".")[0] for q in m.imports.values()} & set(KAFKA_LIBS)
+    project_libs = {k.library for k in ix.kafka_clients if k.role == "producer"}
+    by_import = {
+        "aiokafka": "aiokafka",
+        "kafka": "kafka-python",
+        "confluent_kafka": "confluent-kafka",
+    }
+    found = {by_import[lib] for lib in libs}
+    if len(found) == 1:
+        return next(iter(found))
+    if (
+        not found
+        and len(project_libs) == 1
+        and send.method in _LIB_METHODS[next(iter(project_libs))]
+    ):
+        # a send in a module that does not import the library (factory elsewhere)
+        return next(iter(project_libs)) if _no_wrapper_method(ix, send.method) else None
+    return None
+
+
+_LIB_METHODS = {
+    "aiokafka": {"send", "send_and_wait", "send_batch"},
+    "kafka-python": {"send"},
+    "confluent-kafka": {"produce"},
+}
+
+
+def _no_wrapper_method(ix: ProjectIndex, name: str) -> bool:
+    return not any(name in c.methods for c in ix.classes.values())
+
+
+def client_config_complete(client: KafkaClient) -> bool:
+    """False when options come from `**kwargs` or an unresolved config object."""
+    node = client.node
+    if any(k.arg is None for k in node.keywords):
+        return False
+    if client.library == "confluent-kafka":
+        return (
+            bool(node.args) and isinstance(node.args[0], ast.Dict) and None not in node.args[0].keys
+        )
+    return True
+
+
+def confluent_config(ix: ProjectIndex, client: KafkaClient) -> dict[str, ast.expr] | None:
+    """Options of a confluent client built from a dict variable in the same function/module."""
+    node = client.node
+    if client.library != "confluent-kafka" or not node.args:
+        return None
+    arg = node.args[0]
+    if not isinstance(arg, ast.Name):
+        return None
+    scope: list[ast.stmt] = (
+        client.function.node.body
+        if client.function is not None
+        else ix.modules[client.path].tree.body
+    )
+    found: ast.Dict | None = None
+    for sub in walk(scope):
+        if (
+            isinstance(sub, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == arg.id for t in sub.targets)
+            and isinstance(sub.value, ast.Dict)
+        ):
+            found = sub.value
+    if found is None or None in found.keys:
+        return None
+    opts: dict[str, ast.expr] = {}
+    for k, v in zip(found.keys, found.values, strict=True):
+        if isinstance(k, ast.Constant) and isinstance(k.value, str):
+            opts[k.value.replace(".", "_")] = v
+    return opts
+
+
+def literal(expr: ast.expr | None) -> object:
+    if expr is None:
+        return None
+    try:
+        return ast.literal_eval(expr)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _UNKNOWN
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+_UNKNOWN = _Unknown()
+UNKNOWN: object = _UNKNOWN
+
+
+def source_text(ix: ProjectIndex) -> Iterator[tuple[Module, str]]:
+    for m in ix.source_modules:
+        yield m, "\n".join(m.lines)
+
+
+def callers(ix: ProjectIndex, fn: Function) -> list[tuple[Function, ast.Call]]:
+    """Call sites of `fn` in source modules (resolved, else matched by method name)."""
+    out: list[tuple[Function, ast.Call]] = []
+    for m in ix.source_modules:
+        for g in m.functions:
+            for c in g.calls:
+                hit = ix.function(c.target) if c.target else None
+                if hit is fn:
+                    out.append((g, c.node))
+                elif (
+                    hit is None
+                    and func_name(c.node) == fn.name
+                    and (isinstance(c.node.func, ast.Attribute) or c.text == fn.name)
+                ):
+                    if fn.name.startswith("__"):
+                        continue
+                    out.append((g, c.node))
+    return out
+
+
+def enclosing_try_covers(fn: Function, node: ast.AST) -> bool:
+    """Is `node` inside the body of a try with except handlers in `fn`?"""
+    for s in sites(fn.node.body):
+        if s.node is node:
+            return bool(s.tries)
+    return False
