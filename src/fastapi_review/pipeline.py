@@ -19,6 +19,7 @@ from fastapi_review.models import ChangeInfo, Finding, Review
 from fastapi_review.probes import GateRun, run_gates
 from fastapi_review.rules.base import Context
 from fastapi_review.rules.engine import run_rules
+from fastapi_review.suppressions import apply_suppressions
 from fastapi_review.trace import trace_requirements
 from fastapi_review.verdict import decide
 from fastapi_review.workspace import Workspace
@@ -131,6 +132,8 @@ def run_review(ws: Workspace, progress: Progress = _noop) -> Review:
     )
     timed("trace", t)
     findings = own + tool + traced.findings
+    # inline `# fastapi-review: ignore[RULE] reason` comments; reports unused ones too
+    findings = apply_suppressions(findings, index, ws.config, gate_run.gates)
     for f in findings:
         f.in_change = ws.change.touches(f.path, f.line)
     findings.sort(key=lambda f: f.sort_key())
