@@ -382,7 +382,8 @@ class SwallowedException(Rule):
     what = """
         `except:` / `except Exception` / `except BaseException` (or
         `contextlib.suppress(Exception)`) whose body only passes, continues or returns
-        nothing: no log line, no re-raise.
+        nothing (`None` / `False`): no log line, no re-raise. Health and readiness probes
+        are not reported.
     """
     why = """
         The failure disappears: no log, no metric, no error for the caller. Bugs and outages
@@ -432,6 +433,9 @@ class SwallowedException(Rule):
         for module in ctx.index.source_modules:
             for node in ast.walk(module.tree):
                 if isinstance(node, ast.ExceptHandler):
+                    owner = ctx.index.enclosing_function(module.path, node.lineno)
+                    if owner is not None and _is_healthish(owner):
+                        continue  # a probe turns failures into "down" by design
                     if is_broad(node) and _is_swallowed(node):
                         caught = ast.unparse(node.type) if node.type is not None else "everything"
                         yield self.finding(
