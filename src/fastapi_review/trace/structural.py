@@ -52,7 +52,7 @@ def _route_param_names(facts: Facts, route: Route) -> set[str]:
     index = facts.index
     m = index.modules.get(route.file)
     for p in route.params:
-        aliases = re.findall(r"alias\s*=\s*['\"](\w+)['\"]", p.default)
+        aliases = re.findall(r"alias\s*=\s*['\"](\w+)['\"]", f"{p.default} {p.annotation}")
         names.update(aliases)
         if p.kind in {"depends", "body", "other", "query"}:
             for dep in re.findall(r"([A-Za-z_][\w.]*)", f"{p.default} {p.annotation}"):

@@ -99,9 +99,11 @@ def trace_requirements(
     # 2. design constraints not enforced by the schemas
     weak = _weak_validation(facts, requirements, problems)
 
-    # 3. dead-letter topics inherit a missing "retry, then dead-letter" concern
-    # 4. prose requirements
-    for req in requirements:
+    # 3. prose: the retry statements first, so dead-letter topics can inherit their gap
+    retry_first = sorted(requirements, key=lambda r: 0 if re.search(r"\bretr(y|ied)\b", r.text, re.I) else 1)
+    for n, req in enumerate(retry_first):
+        if n == 0 or not re.search(r"\bretr(y|ied)\b", req.text, re.I):
+            _dlq_inherits(requirements, outcomes)
         if req.id in outcomes:
             continue
         try:
@@ -119,18 +121,6 @@ def trace_requirements(
                 o.status = "partial"
                 o.reason = f"the request schema does not enforce: {hits[0][2]}"
                 o.evidence.append(hits[0][1])
-        if req.kind == "event" and req.details.get("dlq") and o.status == "implemented":
-            retry = [
-                outcomes[r.id]
-                for r in requirements
-                if r.kind not in {"endpoint", "event", "model"}
-                and re.search(r"\bretr(y|ied)\b", r.text, re.I)
-                and str(req.details.get("topic", "")).lower() in r.text.lower()
-                and outcomes[r.id].status == "missing"
-            ]
-            if retry:
-                o.status = "partial"
-                o.reason = "only some failures reach the dead-letter topic: " + retry[0].reason
         out.traced.append(
             TracedRequirement(
                 requirement=req,
@@ -148,6 +138,27 @@ def trace_requirements(
             )
     out.findings = _findings(ctx, problems)
     return out
+
+
+def _dlq_inherits(requirements: list[Requirement], outcomes: dict[str, Outcome]) -> None:
+    """A dead-letter topic is partial when the stated retry-then-dead-letter path is missing."""
+    for req in requirements:
+        o = outcomes.get(req.id)
+        if req.kind != "event" or not req.details.get("dlq") or o is None or o.status != "implemented":
+            continue
+        topic = str(req.details.get("topic", "")).lower()
+        retry = [
+            outcomes[r.id]
+            for r in requirements
+            if r.id in outcomes
+            and r.kind not in {"endpoint", "event", "model"}
+            and re.search(r"\bretr(y|ied)\b", r.text, re.I)
+            and topic in r.text.lower()
+            and outcomes[r.id].status == "missing"
+        ]
+        if retry:
+            o.status = "partial"
+            o.reason = "only some failures reach the dead-letter topic: " + retry[0].reason
 
 
 def _idempotency_stated(requirements: list[Requirement]) -> bool:
@@ -190,9 +201,9 @@ def _endpoint_words(req: Requirement) -> tuple[set[str], str] | None:
     if not literal or literal[0] in {"health", "healthz", "metrics"}:
         return None
     last_is_param = bool(segs) and segs[-1].startswith("{")
-    if method == "POST" and not last_is_param and len(literal) >= 2 and len(segs) >= 2 and segs[-2].startswith("{"):
-        # action endpoint: POST /orders/{id}/cancel
-        return {_stem(literal[-1])}, _stem(literal[-2])
+    if method == "POST" and not last_is_param and len(literal) >= 2 and (segs[-2].startswith("{") or "-" in segs[-1]):
+        # action endpoint: POST /orders/{id}/cancel, POST /users/{id}/notifications/read-all
+        return {_stem(w) for w in segs[-1].split("-")}, _stem(literal[-2])
     if method == "POST":
         return {_stem(w) for w in _ACTIONS["create"]}, _stem(literal[-1])
     if method == "GET":
@@ -224,7 +235,9 @@ def _links(req: Requirement, requirements: list[Requirement]) -> list[Requiremen
             ew = _endpoint_words(other)
             if ew is not None and not re.search(r"\b(GET|POST|PUT|PATCH|DELETE)\s+/", text):
                 actions, resource = ew
-                if resource in words and actions & words:
+                is_action = len(actions) <= 3 and str(other.details.get("method")) == "POST" and not actions & {_stem(w) for w in _ACTIONS["create"]}
+                hit = actions <= words if is_action else bool(actions & words)
+                if resource in words and hit:
                     linked.append(other)
         elif other.kind == "event":
             topic = str(other.details.get("topic", other.key)).lower()
@@ -269,13 +282,16 @@ def _trace_prose(
                 o = None
             if o is not None:
                 parts.append(o)
+    if req.details.get("coverage") is not None:
+        parts = [p for p in parts if p.reason.startswith(("coverage", "measured"))] + _test_kinds(env.facts, req)
     statuses: list[RequirementStatus] = [p.status for p in parts]
+    decided = any(s != "unverified" for s in statuses)
     evidence = [e for p in parts for e in p.evidence]
     tests = [t for p in parts for t in p.tests]
     reasons = [p.reason for p in parts if p.reason]
     problems = [x for p in parts for x in p.problems]
     text_words = {w.lower() for w in re.findall(r"\w+", req.text)}
-    for link in _links(req, requirements):
+    for link in [] if decided else _links(req, requirements):
         lo = outcomes.get(link.id)
         if lo is None:
             continue
@@ -290,6 +306,8 @@ def _trace_prose(
             reasons.append(f"{link.key}: {lo.reason}")
     # constraints stated in this requirement's text that the schemas do not enforce
     for _schema, where, msg, conditional, words in weak:
+        if conditional and not re.search(r"\b(requires?|required|without|missing|must)\b", req.text, re.I):
+            continue
         if words and words <= text_words:
             statuses.append("partial")
             evidence.append(where)
@@ -307,6 +325,37 @@ def _trace_prose(
         if rule is not None:
             return rule
     return Outcome(status, "; ".join(dict.fromkeys(reasons)), list(dict.fromkeys(evidence)), tests, problems if status != "implemented" else [])
+
+
+_KINDS: dict[str, tuple[str, ...]] = {
+    "consumer": ("consumer", "consum"),
+    "producer": ("producer", "publish", "relay", "outbox"),
+    "repository": ("repositor", "crud", "database", "db", "dao", "store"),
+    "service": ("service",),
+    "api": ("api", "router", "route", "endpoint"),
+}
+
+
+def _test_kinds(facts: Facts, req: Requirement) -> list[Outcome]:
+    """`tests for the API, the service, ... and the consumer`: every named kind has a test module."""
+    low = req.text.lower()
+    if not re.search(r"\btests?\b", low):
+        return []
+    named = [k for k in _KINDS if re.search(rf"\b{k}s?\b", low)]
+    if len(named) < 2:
+        return []
+    test_paths = [m.path.lower() for m in facts.index.test_modules]
+    test_src = {m.path.lower(): "\n".join(m.lines).lower() for m in facts.index.test_modules}
+    lacking = []
+    for k in named:
+        keys = _KINDS[k]
+        if not any(any(x in p.rsplit("/", 1)[-1] for x in keys) for p in test_paths) and not any(
+            re.search(rf"^(from|import)\s+\S*({'|'.join(keys)})", src, re.M) for src in test_src.values()
+        ):
+            lacking.append(k)
+    if lacking:
+        return [Outcome("partial", "measured: no tests for " + ", ".join(lacking))]
+    return []
 
 
 def _rule_evidence(facts: Facts, req: Requirement) -> Outcome | None:
