@@ -1,0 +1,96 @@
+"""Architecture rules on hand-written fixtures."""
+
+from __future__ import annotations
+
+from fastapi_review.config import Config, Thresholds
+from fastapi_review.rules.architecture import Complexity, LayerViolation, complexity
+from fastapi_review.rules.examples import example_files, run_example
+
+
+def at(files: dict[str, str], path: str, needle: str) -> int:
+    text = example_files(files)[path]
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+ROUTER = """
+from fastapi import APIRouter
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Item
+
+router = APIRouter()
+
+
+@router.get("/items/{item_id}")
+async def get_item(item_id: int, db: AsyncSession) -> dict[str, int]:
+    item = await db.get(Item, item_id)
+    return {"id": item.id}
+
+
+@router.get("/items")
+async def list_items(session) -> list[int]:
+    rows = await session.execute(select(Item))
+    return [r.id for r in rows.scalars()]
+
+
+@router.get("/readyz")
+async def probe(session: AsyncSession) -> dict[str, str]:
+    await session.execute(text("SELECT 1"))
+    return {"db": "up"}
+
+
+def render(cache) -> int:
+    return cache.get("x")
+"""
+
+
+def test_router_queries_reported_at_the_query() -> None:
+    files = {"app/api/items.py": ROUTER, "app/models.py": "class Item:\n    id: int\n"}
+    found = sorted((f.path, f.line) for f in run_example(LayerViolation, files))
+    assert found == [
+        ("app/api/items.py", at(files, "app/api/items.py", "await db.get(")),
+        ("app/api/items.py", at(files, "app/api/items.py", "await session.execute(select")),
+    ]
+
+
+def test_services_and_repositories_imports() -> None:
+    files = {
+        "app/api/items.py": ROUTER,
+        "app/models.py": "class Item:\n    id: int\n",
+        "app/services/items.py": (
+            "from fastapi.concurrency import run_in_threadpool\n"
+            "from fastapi import status\n"
+            "from app.schemas.api import ItemOut\n"
+        ),
+        "app/schemas/api.py": "class ItemOut:\n    pass\n",
+        "app/repositories/items.py": "from app.api import items\n",
+    }
+    found = sorted(
+        (f.path, f.line)
+        for f in run_example(LayerViolation, files)
+        if not f.path or not f.path.startswith("app/api")
+    )
+    assert found == [("app/repositories/items.py", 1), ("app/services/items.py", 2)]
+
+
+def test_complexity_thresholds() -> None:
+    src = "def f(a: int) -> int:\n" + "".join(
+        f"    if a == {i} or a < -{i}:\n        return {i}\n" for i in range(4)
+    )
+    src += "    return 0\n"
+    files = {"app/logic.py": src}
+    config = Config(thresholds=Thresholds(max_complexity=8, max_function_lines=100))
+    found = run_example(Complexity, files, config=config)
+    assert [(f.line, f.severity.value) for f in found] == [(1, "LOW")]
+    assert "complexity 9" in found[0].message
+    assert run_example(Complexity, files) == []
+
+
+def test_complexity_counts_branches() -> None:
+    import ast
+
+    tree = ast.parse("def g(x):\n    for y in x:\n        if y and x:\n            pass\n")
+    fn = tree.body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    assert complexity(fn) == 4

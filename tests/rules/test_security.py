@@ -1,0 +1,79 @@
+"""Security rules on hand-written fixtures."""
+
+from __future__ import annotations
+
+from fastapi_review.models import Severity
+from fastapi_review.rules.examples import example_files, run_example
+from fastapi_review.rules.security import (
+    HardcodedSecret,
+    InsecureConfig,
+    dsn_password,
+    is_secret_name,
+)
+
+
+def at(files: dict[str, str], path: str, needle: str) -> int:
+    text = example_files(files)[path]
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+CONFIG = """
+import os
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    database_url: str = "postgresql+asyncpg://app:Pr0d-Pa55@db.prod:5432/app"
+    local_url: str = "postgresql://postgres:postgres@localhost:5432/app"
+    redis_password: str = Field(default="k8Jd9Ls0Qw")
+    secret_key: str = "changeme"
+    token_header: str = "X-Auth-Token"
+    api_key: str = os.environ.get("API_KEY", "")
+    help_text: str = Field("", description="e.g. postgresql://user:pw@host/db")
+"""
+
+
+def test_hardcoded_secrets_and_dsns() -> None:
+    files = {"app/config.py": CONFIG, "tests/conftest.py": CONFIG}
+    found = sorted(run_example(HardcodedSecret, files), key=lambda f: f.line or 0)
+    assert [(f.path, f.line, f.severity) for f in found] == [
+        ("app/config.py", at(files, "app/config.py", "Pr0d-Pa55"), Severity.CRITICAL),
+        ("app/config.py", at(files, "app/config.py", "postgres:postgres"), Severity.LOW),
+        ("app/config.py", at(files, "app/config.py", "k8Jd9Ls0Qw"), Severity.CRITICAL),
+    ]
+    assert all("Pr0d-Pa55" not in f.evidence for f in found)
+
+
+def test_secret_names_and_dsn_parsing() -> None:
+    assert is_secret_name("db_password") and is_secret_name("jwtSecret")
+    assert is_secret_name("stripe_api_key") and not is_secret_name("cache_key")
+    assert not is_secret_name("token_ttl") and not is_secret_name("password_min_length")
+    assert dsn_password("redis://:s3cret@cache:6379/0") == ("", "s3cret", "cache")
+    assert dsn_password("postgresql://u:${DB_PASSWORD}@db/app") is None
+    assert dsn_password("postgresql://u@db/app") is None
+
+
+APP = """
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+app = FastAPI(debug=True)
+app.add_middleware(
+    CORSMiddleware,
+    allow_origin_regex=".*",
+    allow_credentials=True,
+)
+other = FastAPI(debug=False)
+other.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False)
+"""
+
+
+def test_insecure_config() -> None:
+    files = {"app/main.py": APP}
+    found = sorted((f.path, f.line) for f in run_example(InsecureConfig, files))
+    assert found == [
+        ("app/main.py", at(files, "app/main.py", "FastAPI(debug=True)")),
+        ("app/main.py", at(files, "app/main.py", "app.add_middleware(")),
+    ]
