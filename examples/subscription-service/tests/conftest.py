@@ -1,18 +1,23 @@
 """Shared fixtures: settings, an in-memory aiosqlite database and an HTTP client."""
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import StaticPool
 
 from subscription_service.api.dependencies import get_engine, get_session
 from subscription_service.core.config import Settings
 from subscription_service.main import create_app
-from subscription_service.models import Base, Plan
+from subscription_service.models import Base
 
 ADMIN_KEY = "test-admin-key"
 
@@ -51,9 +56,9 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 
 @pytest.fixture
-async def client(
+def app(
     settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[AsyncClient]:
+) -> FastAPI:
     app = create_app(settings)
 
     async def override_session() -> AsyncIterator[AsyncSession]:
@@ -62,24 +67,11 @@ async def client(
 
     app.dependency_overrides[get_session] = override_session
     app.dependency_overrides[get_engine] = lambda: engine
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
-
-
-async def add_plan(session: AsyncSession, **overrides: object) -> Plan:
-    """Insert a plan straight into the database."""
-    values: dict[str, object] = {
-        "code": f"plan-{uuid.uuid4().hex[:8]}",
-        "name": "Basic",
-        "price_minor": 900,
-        "currency": "EUR",
-        "billing_period": "MONTHLY",
-        "trial_days": 0,
-        "active": True,
-    }
-    values.update(overrides)
-    plan = Plan(**values)
-    session.add(plan)
-    await session.commit()
-    return plan

@@ -1,4 +1,7 @@
-"""Application factory and lifespan (run with `uvicorn --factory subscription_service.main:create_app`)."""
+"""Application factory and lifespan.
+
+Run with `uvicorn --factory subscription_service.main:create_app`.
+"""
 
 import asyncio
 from collections.abc import AsyncIterator

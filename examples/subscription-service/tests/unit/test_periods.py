@@ -16,7 +16,9 @@ from subscription_service.services.periods import add_months, period_end
         (datetime(2024, 2, 29, tzinfo=UTC), 12, datetime(2025, 2, 28, tzinfo=UTC)),
     ],
 )
-def test_add_months_clamps_to_month_length(start: datetime, months: int, expected: datetime) -> None:
+def test_add_months_clamps_to_month_length(
+    start: datetime, months: int, expected: datetime
+) -> None:
     assert add_months(start, months) == expected
 
 

@@ -4,7 +4,6 @@ import uuid
 from unittest.mock import AsyncMock
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from subscription_service.core.errors import ConflictError, NotFoundError
 from subscription_service.models import Plan
@@ -12,7 +11,11 @@ from subscription_service.schemas.plan import BillingPeriod, CreatePlan
 from subscription_service.services.plans import PlanService
 
 BODY = CreatePlan(
-    code="team-yearly", name="Team", price_minor=19000, currency="USD", billing_period=BillingPeriod.YEARLY
+    code="team-yearly",
+    name="Team",
+    price_minor=19000,
+    currency="USD",
+    billing_period=BillingPeriod.YEARLY,
 )
 
 
@@ -38,16 +41,6 @@ async def test_create_rejects_known_code(repo: AsyncMock) -> None:
     with pytest.raises(ConflictError):
         await PlanService(AsyncMock(), repo).create(BODY)
     repo.add.assert_not_called()
-
-
-async def test_create_maps_unique_violation_to_conflict(repo: AsyncMock) -> None:
-    session = AsyncMock()
-    repo.get_by_code.return_value = None
-    session.commit.side_effect = IntegrityError("INSERT", {}, Exception("duplicate key"))
-
-    with pytest.raises(ConflictError):
-        await PlanService(session, repo).create(BODY)
-    session.rollback.assert_awaited_once()
 
 
 async def test_get_unknown_plan(repo: AsyncMock) -> None:

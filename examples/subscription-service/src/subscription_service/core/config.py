@@ -40,4 +40,4 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     """Return the process-wide settings (read once from the environment)."""
-    return Settings()  # type: ignore[call-arg]  # database_url comes from the environment
+    return Settings()

@@ -54,7 +54,9 @@ class EventProducer:
                 return
             except KafkaError as exc:
                 if attempt == self._max_attempts:
-                    logger.error("publish failed", topic=topic, key=key, attempts=attempt, error=str(exc))
+                    logger.error(
+                        "publish failed", topic=topic, key=key, attempts=attempt, error=str(exc)
+                    )
                     raise PublishError(f"could not publish to {topic}") from exc
                 logger.warning("publish failed, retrying", topic=topic, key=key, attempt=attempt)
                 wait_before_retry(attempt, self._base_delay_s)

@@ -18,7 +18,13 @@ class OutboxRepository:
         self._session = session
 
     def add(
-        self, *, event_id: uuid.UUID, topic: str, key: str, payload: dict[str, Any], headers: dict[str, str]
+        self,
+        *,
+        event_id: uuid.UUID,
+        topic: str,
+        key: str,
+        payload: dict[str, Any],
+        headers: dict[str, str],
     ) -> OutboxEvent:
         """Stage an event in the caller's transaction."""
         event = OutboxEvent(id=event_id, topic=topic, key=key, payload=payload, headers=headers)

@@ -16,7 +16,9 @@ class SubscriptionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, subscription_id: uuid.UUID, *, for_update: bool = False) -> Subscription | None:
+    async def get(
+        self, subscription_id: uuid.UUID, *, for_update: bool = False
+    ) -> Subscription | None:
         """Return the subscription, optionally locking its row until the transaction ends."""
         query = select(Subscription).where(Subscription.id == subscription_id)
         if for_update:

@@ -28,7 +28,9 @@ class PaymentEventHandler:
             if subscription is None:
                 raise NotFoundError(f"Subscription {event.subscription_id} not found")
             if subscription.status == SubscriptionStatus.CANCELLED:
-                logger.info("payment for cancelled subscription ignored", event_id=str(event.event_id))
+                logger.info(
+                    "payment for cancelled subscription ignored", event_id=str(event.event_id)
+                )
                 return
 
             if event.event_type == "payment.succeeded":
@@ -37,7 +39,9 @@ class PaymentEventHandler:
                     raise NotFoundError(f"Plan {subscription.plan_id} not found")
                 start = subscription.current_period_end
                 subscription.current_period_start = start
-                subscription.current_period_end = period_end(start, BillingPeriod(plan.billing_period))
+                subscription.current_period_end = period_end(
+                    start, BillingPeriod(plan.billing_period)
+                )
                 subscription.status = SubscriptionStatus.ACTIVE
             else:
                 subscription.status = SubscriptionStatus.PAST_DUE

@@ -58,7 +58,10 @@ class SubscriptionService:
             trial_end = now + timedelta(days=plan.trial_days)
             status, end = SubscriptionStatus.TRIALING, trial_end
         else:
-            status, end = SubscriptionStatus.ACTIVE, period_end(now, BillingPeriod(plan.billing_period))
+            status, end = (
+                SubscriptionStatus.ACTIVE,
+                period_end(now, BillingPeriod(plan.billing_period)),
+            )
         subscription = await self._subscriptions.add(
             Subscription(
                 customer_id=data.customer_id,

@@ -1,7 +1,7 @@
 """Subscription endpoints."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
@@ -16,7 +16,9 @@ from subscription_service.schemas.subscription import (
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
-_NOT_FOUND = {404: {"model": ErrorResponse, "description": "Subscription not found"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Subscription not found"}
+}
 
 
 @router.post(
