@@ -99,6 +99,7 @@ class CallGraph:
         self._out: dict[str, list[Edge]] = {}
         self._in: dict[str, list[Edge]] = {}
         self._call_fn: dict[int, Function | None] = {}
+        self._aliases: dict[tuple[str, str], tuple[Module, ast.expr] | None] = {}
         for m in index.modules.values():
             for fn in m.functions:
                 self._out[fn.fqname] = []
@@ -171,6 +172,12 @@ class CallGraph:
 
     def _alias_node(self, module: Module, name: str) -> tuple[Module, ast.expr] | None:
         """`X = Annotated[...]` (module-level) named `name` in `module`, following imports."""
+        key = (module.path, name)
+        if key not in self._aliases:
+            self._aliases[key] = self._find_alias(module, name)
+        return self._aliases[key]
+
+    def _find_alias(self, module: Module, name: str) -> tuple[Module, ast.expr] | None:
         try:
             expr = ast.parse(name, mode="eval").body
         except SyntaxError:
@@ -319,6 +326,16 @@ class CallGraph:
         if target is None:
             return None
         head, sep, rest = target.partition(".")
+        module = self.index.modules.get(fn.path)
+        if (
+            sep
+            and module is not None
+            and head not in self.index.by_name
+            and head not in module.imports
+            and self._alias_node(module, head) is not None
+        ):
+            # a module-level alias used as a type: `ServiceDep = Annotated[Service, ...]`
+            return f"{module.name}.{target}"
         extra = self.extra_locals(fn)
         func = call.node.func
         base = func.value if isinstance(func, ast.Attribute) else func

@@ -898,36 +898,40 @@ def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
         stack.extend(ast.iter_child_nodes(cur))
 
 
+def _mentions(expr: ast.expr | None, var: str) -> bool:
+    """`var` itself, or inside a tuple/list/dict/set display (not any sub-expression)."""
+    if expr is None:
+        return False
+    if isinstance(expr, ast.Name):
+        return expr.id == var
+    if isinstance(expr, ast.Tuple | ast.List | ast.Set):
+        return any(_mentions(e, var) for e in expr.elts)
+    if isinstance(expr, ast.Dict):
+        return any(_mentions(e, var) for e in expr.values)
+    return False
+
+
 def _is_managed(fn_node: ast.AST, var: str) -> bool:
     for sub in _own_nodes(fn_node):
         if isinstance(sub, ast.AsyncWith | ast.With):
-            for item in sub.items:
-                if any(
-                    isinstance(n, ast.Name) and n.id == var for n in ast.walk(item.context_expr)
-                ):
-                    return True
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
-            if sub.func.attr in _CLOSERS and dotted(sub.func.value) == var:
+            if any(_mentions(item.context_expr, var) for item in sub.items):
+                return True
+        elif isinstance(sub, ast.Call):
+            if (
+                isinstance(sub.func, ast.Attribute)
+                and sub.func.attr in _CLOSERS
+                and dotted(sub.func.value) == var
+            ):
                 return True
             # handed to something else (a registry, an exit stack, a constructor)
-            if any(isinstance(a, ast.Name) and a.id == var for a in sub.args):
+            if any(_mentions(a, var) for a in [*sub.args, *(k.value for k in sub.keywords)]):
                 return True
-        elif isinstance(sub, ast.Call) and any(
-            isinstance(a, ast.Name) and a.id == var
-            for a in [*sub.args, *(k.value for k in sub.keywords)]
-        ):
-            return True
-        elif isinstance(sub, ast.Return | ast.Yield | ast.YieldFrom) and sub.value is not None:
-            if any(isinstance(n, ast.Name) and n.id == var for n in ast.walk(sub.value)):
+        elif isinstance(sub, ast.Return | ast.Yield | ast.YieldFrom):
+            if _mentions(sub.value, var):
                 return True
         elif isinstance(sub, ast.Assign | ast.AnnAssign):
-            value = sub.value
             targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
-            if (
-                value is not None
-                and any(isinstance(n, ast.Name) and n.id == var for n in ast.walk(value))
-                and any(not isinstance(t, ast.Name) for t in targets)
-            ):
+            if _mentions(sub.value, var) and any(not isinstance(t, ast.Name) for t in targets):
                 return True
     return False
 
