@@ -284,11 +284,14 @@ class LeaksInternals(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
+        facing = _http_facing(index)
         for module in index.source_modules:
             for fn in module.functions:
                 names = self._exception_names(index, module, fn)
+                if not names and not _calls_traceback(fn):
+                    continue
                 seen: set[int] = set()
-                for sink in self._sinks(fn):
+                for sink in self._sinks(fn, fn.fqname in facing or _takes_request(fn)):
                     for node in ast.walk(sink):
                         line = getattr(node, "lineno", None)
                         if line is None or id(node) in seen:
@@ -319,14 +322,57 @@ class LeaksInternals(Rule):
         return names
 
     @staticmethod
-    def _sinks(fn: Function) -> Iterator[ast.AST]:
+    def _sinks(fn: Function, http_facing: bool) -> Iterator[ast.AST]:
+        """Responses built anywhere; return values only of routes and exception handlers."""
         for sub in own_nodes(fn.node):
             if isinstance(sub, ast.Return) and sub.value is not None:
-                yield sub.value
+                if http_facing:
+                    yield sub.value
             elif isinstance(sub, ast.Call):
                 name = (dotted(sub.func) or "").rsplit(".", 1)[-1]
                 if name in RESPONSE_CALLS:
                     yield sub
+
+
+def _takes_request(fn: Function) -> bool:
+    node = fn.node
+    return any(
+        arg.annotation is not None and ast.unparse(arg.annotation).rsplit(".", 1)[-1] == "Request"
+        for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+    )
+
+
+def _calls_traceback(fn: Function) -> bool:
+    return any((c.target or "").rsplit(".", 1)[-1] in TRACEBACK_CALLS for c in fn.calls)
+
+
+def _http_facing(index: ProjectIndex) -> set[str]:
+    """Route handlers and registered exception handlers (by fully qualified name)."""
+    out = {r.function.fqname for r in index.routes}
+    for module in index.source_modules:
+        for fn in module.functions:
+            for dec in fn.node.decorator_list:
+                if (
+                    isinstance(dec, ast.Call)
+                    and isinstance(dec.func, ast.Attribute)
+                    and dec.func.attr == "exception_handler"
+                ):
+                    out.add(fn.fqname)
+        for node in ast.walk(module.tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_exception_handler"
+                and len(node.args) >= 2
+            ):
+                text = dotted(node.args[1]) or ""
+                head, _, rest = text.partition(".")
+                base = module.imports.get(head, f"{module.name}.{head}")
+                out.add(f"{base}.{rest}" if rest else base)
+                target = index.function(f"{base}.{rest}" if rest else base)
+                if target is not None:
+                    out.add(target.fqname)
+    return out
 
 
 def _leak(node: ast.AST, names: set[str]) -> str | None:
