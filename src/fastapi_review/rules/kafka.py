@@ -603,8 +603,25 @@ class ConsumerShutdown(Rule):
         """For a consumer held in a local variable: None (fine), 'escapes', or a problem."""
         stops_safe = False
         stops_unsafe = False
+        called = {id(n.func) for n in walk(fn.node.body) if isinstance(n, ast.Call)}
         for s in sites(fn.node.body):
             node = s.node
+            if isinstance(node, ast.With | ast.AsyncWith) and any(
+                isinstance(item.context_expr, ast.Name) and item.context_expr.id == name
+                for item in node.items
+            ):
+                stops_safe = True  # `async with consumer:` stops it on exit
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in STOP_METHODS
+                and isinstance(node.value, ast.Name)
+                and node.value.id == name
+                and id(node) not in called
+                and not any(
+                    isinstance(c, ast.Call) and offloaded_ref(c) is node for c in walk(fn.node.body)
+                )
+            ):
+                stops_safe = True  # handed over as a callback (atexit, exit stack, ...)
             if isinstance(node, ast.Call):
                 ref = offloaded_ref(node)
                 f = ref if ref is not None else node.func
@@ -801,7 +818,10 @@ class CommitSemantics(Rule):
         opts = client_options(ix, client)
         if opts is None:
             return None
-        if client.library != "confluent-kafka" and client.option("group_id") is None:
+        group = client.option("group_id")
+        if client.library != "confluent-kafka" and (
+            group is None or (isinstance(group, ast.Constant) and group.value is None)
+        ):
             return None
         if client.library == "confluent-kafka":
             if "group_id" not in opts:
@@ -1092,6 +1112,12 @@ def _handler_recovers(
             return True
         if isinstance(node, ast.Call) and _dlq_or_retry_call(ix, fn, node):
             return True
+        if (
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+        ):
+            return True  # the caller gets a failure signal and decides
     last = h.body[-1] if h.body else None
     if in_retry_loop and not isinstance(last, ast.Return | ast.Break):
         return True
@@ -1147,7 +1173,7 @@ _DEDUP_CALL = re.compile(
     r"merge|insert_ignore|if_not_exists|inbox",
     re.IGNORECASE,
 )
-_CREATE_NAMES = re.compile(r"^(create|insert|save|add|record|store|persist)(_|$)", re.IGNORECASE)
+_CREATE_NAMES = re.compile(r"^(create|insert|save|add|persist)(_|$)", re.IGNORECASE)
 _NOT_SIDE_EFFECT = re.compile(
     r"^create_(task|engine|app|session|async_engine|consumer|producer|client|default_context)"
     r"|factory|^add_(done_callback|middleware|route|signal_handler|api_route|event_handler|exception_handler)",

@@ -1,0 +1,209 @@
+"""Kafka rules on hand-written projects: the exact findings, with their lines.
+
+Each fixture project under tests/fixtures/kafka marks every expected finding with a
+trailing `# expect: KAF00x ...` comment; a project without marks must stay silent.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fastapi_review.index.project import build_index
+from fastapi_review.models import Finding, Severity
+from fastapi_review.rules.base import Context
+from fastapi_review.rules.engine import run_rules
+from fastapi_review.rules.kafka_flow import consume_loops, processing_steps
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "kafka"
+KAFKA_RULES = [f"KAF00{i}" for i in range(1, 9)]
+MARK = re.compile(r"#\s*expect:\s*((?:KAF\d{3}\s*)+)$")
+
+Key = tuple[str, str, int]
+
+
+def expected(root: Path) -> set[Key]:
+    out: set[Key] = set()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        for no, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            m = MARK.search(line)
+            if m:
+                out |= {(rule, rel, no) for rule in m.group(1).split()}
+    return out
+
+
+def findings(root: Path, only: list[str] | None = None) -> list[Finding]:
+    run = run_rules(Context(index=build_index(root)), only=only or KAFKA_RULES)
+    assert not run.errors, run.errors
+    return run.findings
+
+
+def keys(found: list[Finding]) -> set[Key]:
+    return {(f.rule, f.path or "", f.line or 0) for f in found}
+
+
+def project(tmp_path: Path, name: str) -> Path:
+    dest = tmp_path / name
+    shutil.copytree(FIXTURES / name, dest)
+    return dest
+
+
+@pytest.mark.parametrize(
+    "name", ["aiokafka_bad", "aiokafka_good", "kafka_python_bad", "confluent_bad"]
+)
+def test_fixture_findings_are_exact(tmp_path: Path, name: str) -> None:
+    root = project(tmp_path, name)
+    assert keys(findings(root)) == expected(root)
+
+
+def test_reference_service_is_silent(tmp_path: Path) -> None:
+    root = project(tmp_path, "aiokafka_good")
+    assert findings(root) == []
+
+
+def test_findings_carry_category_severity_evidence_and_fix(tmp_path: Path) -> None:
+    root = project(tmp_path, "aiokafka_bad")
+    by_rule = {f.rule: f for f in findings(root)}
+    assert by_rule["KAF002"].category == "kafka.consumer-shutdown"
+    assert by_rule["KAF002"].severity is Severity.CRITICAL
+    assert by_rule["KAF004"].severity is Severity.CRITICAL
+    assert by_rule["KAF004"].evidence == "except KeyError:  # expect: KAF004"
+    assert by_rule["KAF003"].severity is Severity.HIGH
+    assert by_rule["KAF007"].severity is Severity.MEDIUM
+    assert by_rule["KAF008"].severity is Severity.LOW
+    assert by_rule["KAF005"].evidence.startswith("await repo.create(")
+    for f in by_rule.values():
+        assert f.message and f.fix and f.path and f.line
+
+
+def test_consume_loops_of_the_three_libraries(tmp_path: Path) -> None:
+    shapes = {}
+    for name in ("aiokafka_bad", "kafka_python_bad", "confluent_bad"):
+        ix = build_index(project(tmp_path, name))
+        loops = consume_loops(ix)
+        assert len(loops) == 1, name
+        shapes[name] = (type(loops[0].node).__name__, sorted(loops[0].messages))
+    assert shapes == {
+        "aiokafka_bad": ("AsyncFor", ["msg"]),
+        "kafka_python_bad": ("For", ["msg"]),
+        "confluent_bad": ("While", ["msg"]),
+    }
+
+
+def test_processing_path_follows_methods_through_wrappers(tmp_path: Path) -> None:
+    ix = build_index(project(tmp_path, "aiokafka_good"))
+    (loop,) = consume_loops(ix)
+    names = [s.fn.qualname for s in processing_steps(ix, loop)]
+    assert names[:2] == ["WelcomeConsumer._run", "WelcomeConsumer._process"]
+    assert "WelcomeService.welcome" in names
+    # the dead-letter path is a failure path, not processing
+    assert "EventPublisher.dead_letter" not in names
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return root
+
+
+def test_unique_event_id_column_counts_as_deduplication(tmp_path: Path) -> None:
+    handler = (
+        "from aiokafka import AIOKafkaConsumer\n"
+        "from app.models import Notification\n"
+        "\n"
+        "\n"
+        "async def on_event(session, event) -> None:\n"
+        "    session.add(Notification(source_event_id=event.event_id))\n"
+        "\n"
+        "\n"
+        "async def run(consumer: AIOKafkaConsumer, session) -> None:\n"
+        "    try:\n"
+        "        async for msg in consumer:\n"
+        "            await on_event(session, msg)\n"
+        "    finally:\n"
+        "        await consumer.stop()\n"
+    )
+    model = (
+        "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n"
+        "\n"
+        "\n"
+        "class Base(DeclarativeBase):\n"
+        "    pass\n"
+        "\n"
+        "\n"
+        "class Notification(Base):\n"
+        '    __tablename__ = "notifications"\n'
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+        "    source_event_id: Mapped[str] = mapped_column({unique})\n"
+    )
+    plain = write(
+        tmp_path / "plain",
+        {"app/handler.py": handler, "app/models.py": model.format(unique="")},
+    )
+    assert keys(findings(plain, ["KAF005"])) == {("KAF005", "app/handler.py", 5)}
+    unique = write(
+        tmp_path / "unique",
+        {"app/handler.py": handler, "app/models.py": model.format(unique="unique=True")},
+    )
+    assert findings(unique, ["KAF005"]) == []
+
+
+def test_settings_driven_and_kwargs_configs_stay_quiet(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "p",
+        {
+            "app/clients.py": (
+                "from aiokafka import AIOKafkaConsumer, AIOKafkaProducer\n"
+                "\n"
+                "\n"
+                "def build(settings, extra: dict):\n"
+                "    producer = AIOKafkaProducer(acks=settings.kafka_acks)\n"
+                "    consumer = AIOKafkaConsumer(\n"
+                '        "t", group_id="g", enable_auto_commit=settings.auto_commit\n'
+                "    )\n"
+                "    other = AIOKafkaConsumer(**extra)\n"
+                "    return producer, consumer, other\n"
+            )
+        },
+    )
+    assert findings(root, ["KAF001", "KAF003"]) == []
+
+
+def test_odd_code_never_crashes(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "odd",
+        {
+            "app/odd.py": (
+                "from aiokafka import AIOKafkaConsumer, AIOKafkaProducer\n"
+                "import confluent_kafka\n"
+                "\n"
+                "p = AIOKafkaProducer(*[1], acks=0)\n"
+                "c = confluent_kafka.Consumer(CONF)\n"
+                "\n"
+                "\n"
+                "async def weird(consumer, *args, **kw):\n"
+                "    async for (a, b) in consumer:\n"
+                "        await (lambda: None)()\n"
+                "        try:\n"
+                "            pass\n"
+                "        except:\n"
+                "            pass\n"
+                "    while True:\n"
+                "        batch = await consumer.getmany()\n"
+                "        for tp, msgs in batch.items():\n"
+                "            for m in msgs:\n"
+                "                await globals()[m](m)\n"
+                "    await p.send()\n"
+                "    [x async for x in consumer]\n"
+            )
+        },
+    )
+    run = run_rules(Context(index=build_index(root)), only=KAFKA_RULES)
+    assert run.errors == []
+    assert ("KAF001", "app/odd.py", 4) in keys(run.findings)  # acks=0
