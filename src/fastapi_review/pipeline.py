@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -75,7 +75,10 @@ def stats(index: ProjectIndex) -> dict[str, int]:
     }
 
 
-def run_review(ws: Workspace, progress: Progress = _noop) -> Review:
+def run_review(
+    ws: Workspace, progress: Progress = _noop, gates: Iterable[str] | None = None
+) -> Review:
+    """`gates`: the names of the gates to run (None: every gate)."""
     timings: dict[str, float] = {}
     notes: list[str] = []
 
@@ -113,7 +116,7 @@ def run_review(ws: Workspace, progress: Progress = _noop) -> Review:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gates") as pool:
         progress("gates", "start")
         t_gates = time.perf_counter()
-        gates_future = pool.submit(run_gates, ws, index)
+        gates_future = pool.submit(run_gates, ws, index, gates)
         t = time.perf_counter()
         progress("rules", "start")
         rule_run = run_rules(ctx)
