@@ -54,10 +54,14 @@ class Facts:
 
     def routes_for(self, method: str, paths: list[str]) -> list[Route]:
         return [
-            r for r in self.index.routes if r.method == method and any(path_matches(r.path, p) for p in paths)
+            r
+            for r in self.index.routes
+            if r.method == method and any(path_matches(r.path, p) for p in paths)
         ]
 
-    def source_lines(self, pattern: re.Pattern[str], modules: list[Module] | None = None) -> list[Site]:
+    def source_lines(
+        self, pattern: re.Pattern[str], modules: list[Module] | None = None
+    ) -> list[Site]:
         out: list[Site] = []
         for m in modules if modules is not None else self.index.source_modules:
             for no, text in enumerate(m.lines, start=1):
@@ -92,14 +96,20 @@ def build_facts(index: ProjectIndex) -> Facts:
     facts = Facts(index=index)
     for m in index.source_modules:
         for node in ast.walk(m.tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 200:
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and len(node.value) < 200
+            ):
                 facts.strings.setdefault(node.value, []).append((m.path, node.lineno))
         if "/versions/" in f"/{m.path}" or m.path.startswith(("migrations/", "alembic/")):
             facts.migrations[m.path] = "\n".join(m.lines)
     for s in index.settings.values():
         for name, value in s.fields.items():
             if isinstance(value, str):
-                facts.strings.setdefault(value, []).append((s.cls.path, s.field_lines.get(name, s.cls.node.lineno)))
+                facts.strings.setdefault(value, []).append(
+                    (s.cls.path, s.field_lines.get(name, s.cls.node.lineno))
+                )
     for send in index.kafka_sends:
         facts.kafka_modules.add(send.path)
         if send.topic:
@@ -112,10 +122,9 @@ def build_facts(index: ProjectIndex) -> Facts:
                 facts.consumed.setdefault(t, []).append((client.path, client.line))
     _consumer_dispatch(facts)
     _exception_handlers(facts)
-    for t in index.tests:
-        m = t.module
-        end = t.function.node.end_lineno or t.function.node.lineno
-        facts.test_text[t.id] = "\n".join(m.lines[t.function.node.lineno - 1 : end])
+    for test in index.tests:
+        end = test.function.node.end_lineno or test.function.node.lineno
+        facts.test_text[test.id] = "\n".join(test.module.lines[test.function.node.lineno - 1 : end])
     return facts
 
 
@@ -145,13 +154,13 @@ def _consumer_dispatch(facts: Facts) -> None:
                                         facts.consumer_modules.add(m.path)
                 elif isinstance(node, ast.Dict):
                     for k, v in zip(node.keys, node.values, strict=True):
-                        t = index.string_value(m, k) if k is not None else None
-                        if not t or "." not in t:
+                        key = index.string_value(m, k) if k is not None else None
+                        if not key or "." not in key:
                             continue
                         name = ast.unparse(v)
                         for f in index.functions.values():
                             if name.endswith(f.name) and not index.modules[f.path].is_test:
-                                facts.handlers.setdefault(t, []).append(f)
+                                facts.handlers.setdefault(key, []).append(f)
                                 break
 
 
@@ -171,7 +180,11 @@ def _exception_handlers(facts: Facts) -> None:
     for m in index.source_modules:
         for fn in m.functions:
             for dec in fn.node.decorator_list:
-                if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "exception_handler":
+                if (
+                    isinstance(dec, ast.Call)
+                    and isinstance(dec.func, ast.Attribute)
+                    and dec.func.attr == "exception_handler"
+                ):
                     facts.exception_handlers.append(fn)
             for c in fn.calls:
                 if c.text.endswith("add_exception_handler") and len(c.node.args) >= 2:

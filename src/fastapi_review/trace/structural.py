@@ -26,8 +26,19 @@ class Outcome:
 
 
 _CONSTRAINT_OPTS = {
-    "min_length", "max_length", "ge", "gt", "le", "lt", "pattern", "regex",
-    "min_items", "max_items", "max_digits", "decimal_places", "multiple_of",
+    "min_length",
+    "max_length",
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "pattern",
+    "regex",
+    "min_items",
+    "max_items",
+    "max_digits",
+    "decimal_places",
+    "multiple_of",
 }
 
 
@@ -59,14 +70,16 @@ def _route_param_names(facts: Facts, route: Route) -> set[str]:
                 qname = m.imports.get(dep.split(".")[0], dep) if m is not None else dep
                 if "." in dep and m is not None and dep.split(".")[0] in m.imports:
                     qname = m.imports[dep.split(".")[0]] + "." + dep.split(".", 1)[1]
-                elif m is not None and dep in {f.name for f in m.functions}:
-                    qname = f"{m.name}.{dep}"
-                elif m is not None and dep in {c.name for c in m.classes}:
+                elif (m is not None and dep in {f.name for f in m.functions}) or (
+                    m is not None and dep in {c.name for c in m.classes}
+                ):
                     qname = f"{m.name}.{dep}"
                 hit = index.lookup(qname)
                 if hit is None:
                     continue
-                if hasattr(hit, "node") and isinstance(hit.node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if hasattr(hit, "node") and isinstance(
+                    hit.node, ast.FunctionDef | ast.AsyncFunctionDef
+                ):
                     names.update(a.arg for a in hit.node.args.args + hit.node.args.kwonlyargs)
                 pm = index.pydantic_models.get(getattr(hit, "fqname", ""))
                 if pm is not None:
@@ -81,7 +94,9 @@ def _route_param_names(facts: Facts, route: Route) -> set[str]:
     return names
 
 
-def trace_endpoint(facts: Facts, req: Requirement) -> Outcome:
+def trace_endpoint(
+    facts: Facts, req: Requirement, claimed: set[tuple[str, str]] | None = None
+) -> Outcome:
     d = req.details
     method = str(d.get("method", req.key.split(" ", 1)[0]))
     path = str(d.get("path", req.key.partition(" ")[2]))
@@ -89,7 +104,13 @@ def trace_endpoint(facts: Facts, req: Requirement) -> Outcome:
     routes = facts.routes_for(method, paths)
     tests = tests_for_endpoint(facts, method, paths)
     if not routes:
-        other_methods = [r for r in facts.index.routes if any(path_matches(r.path, p) for p in paths)]
+        claimed = claimed or set()
+        other_methods = [
+            r
+            for r in facts.index.routes
+            if any(path_matches(r.path, p) for p in paths)
+            and not any(m == r.method and path_matches(r.path, cp) for m, cp in claimed)
+        ]
         if other_methods:
             r = other_methods[0]
             return Outcome(
@@ -97,7 +118,14 @@ def trace_endpoint(facts: Facts, req: Requirement) -> Outcome:
                 f"the path exists with {r.method}, the design says {method}",
                 [f"{r.file}:{r.line}"],
                 tests,
-                [("req.deviation", r.file, r.line, f"{req.key} is implemented as {r.method} {r.path}")],
+                [
+                    (
+                        "req.deviation",
+                        r.file,
+                        r.line,
+                        f"{req.key} is implemented as {r.method} {r.path}",
+                    )
+                ],
             )
         where, line = _router_file_for(facts, path)
         return Outcome(
@@ -117,11 +145,20 @@ def trace_endpoint(facts: Facts, req: Requirement) -> Outcome:
         actual = route.status_code
         if actual is None and not _route_sets_status(facts, route):
             actual = 200 if route.method != "DELETE" else None
-        if actual is not None and actual not in wanted and not (actual == 200 and _route_sets_status(facts, route)):
+        if (
+            actual is not None
+            and actual not in wanted
+            and not (actual == 200 and _route_sets_status(facts, route))
+        ):
             status = "deviation"
             reasons.append(f"answers {actual}, the design says {wanted[0]}")
             problems.append(
-                ("req.deviation", route.file, route.line, f"{req.key} answers {actual}, the design says {wanted[0]}")
+                (
+                    "req.deviation",
+                    route.file,
+                    route.line,
+                    f"{req.key} answers {actual}, the design says {wanted[0]}",
+                )
             )
     query = [q for q in d.get("query", []) if isinstance(q, str)]
     path_params = set(re.findall(r"\{(\w+)", route.path))
@@ -219,19 +256,35 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
                 f"the code uses topic {near!r}, the design says {topic!r}",
                 [loc(site)] if site[0] else [],
                 tests,
-                [("req.deviation", site[0], site[1], f"topic {near!r} is used where the design says {topic!r}")],
+                [
+                    (
+                        "req.deviation",
+                        site[0],
+                        site[1],
+                        f"topic {near!r} is used where the design says {topic!r}",
+                    )
+                ],
             )
         if not facts.has_kafka and not literal:
             return Outcome(
                 "missing",
                 "the project has no Kafka producer or consumer",
-                problems=[("req.missing", None, None, f"the design's topic {topic} is neither produced nor consumed")],
+                problems=[
+                    (
+                        "req.missing",
+                        None,
+                        None,
+                        f"the design's topic {topic} is neither produced nor consumed",
+                    )
+                ],
             )
         what = "consumed" if direction == "consumed" else "produced"
         return Outcome(
             "missing",
             f"topic not {what} anywhere",
-            problems=[("req.missing", None, None, f"the design's topic {topic} is not {what} by the code")],
+            problems=[
+                ("req.missing", None, None, f"the design's topic {topic} is not {what} by the code")
+            ],
         )
     evidence = [loc(s) for s in sites[:3]]
     status: RequirementStatus = "implemented"
@@ -245,7 +298,11 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
             missing = [f for f in fields if f not in pm.fields]
             for f in missing:
                 renamed = next(
-                    (h for h in pm.fields if h not in fields and (h.endswith("_" + f) or h.startswith(f + "_"))),
+                    (
+                        h
+                        for h in pm.fields
+                        if h not in fields and (h.endswith("_" + f) or h.startswith(f + "_"))
+                    ),
                     None,
                 )
                 if renamed is not None:
@@ -268,7 +325,11 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
         tests = sorted(
             {
                 *tests,
-                *[t.id for t in facts.index.tests if any(c.text.rsplit(".", 1)[-1] in names for c in t.function.calls)],
+                *[
+                    t.id
+                    for t in facts.index.tests
+                    if any(c.text.rsplit(".", 1)[-1] in names for c in t.function.calls)
+                ],
             }
         )
         if not tests:
@@ -276,7 +337,13 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
         if handler_has.get(topic) is False and status == "implemented":
             status = "partial"
             reasons.append("the handler does not skip redelivered events")
-    out = Outcome(status, "; ".join(reasons) or f"topic {direction or 'used'} in code", evidence, tests, problems)
+    out = Outcome(
+        status,
+        "; ".join(reasons) or f"topic {direction or 'used'} in code",
+        evidence,
+        tests,
+        problems,
+    )
     if status == "implemented" and not tests and direction == "consumed":
         out.untested_at = untested_at or (sites[0] if facts.consumer_modules else None)
     return out
@@ -292,13 +359,21 @@ def trace_model(facts: Facts, req: Requirement) -> Outcome:
     if d.get("schema"):
         return _trace_schema(facts, req)
     table = str(d.get("table", req.key))
-    orm = next((o for o in facts.index.orm_models.values() if o.table.lower() == table.lower()), None)
+    orm = next(
+        (o for o in facts.index.orm_models.values() if o.table.lower() == table.lower()), None
+    )
     if orm is None:
-        in_migration = [p for p, text in facts.migrations.items() if re.search(rf"['\"]{re.escape(table)}['\"]", text)]
+        in_migration = [
+            p
+            for p, text in facts.migrations.items()
+            if re.search(rf"['\"]{re.escape(table)}['\"]", text)
+        ]
         if in_migration:
             return Outcome("implemented", "table created by a migration", [in_migration[0]])
         if not facts.index.orm_models:
-            return Outcome("unverified", "no ORM models in the project; the table may be created elsewhere")
+            return Outcome(
+                "unverified", "no ORM models in the project; the table may be created elsewhere"
+            )
         return Outcome(
             "missing",
             "no ORM model maps this table",
@@ -323,11 +398,17 @@ def trace_model(facts: Facts, req: Requirement) -> Outcome:
             ],
         )
     # the migrations must create what the model maps
-    mig_for_table = {p: t for p, t in facts.migrations.items() if re.search(rf"['\"]{re.escape(orm.table)}['\"]", t)}
+    mig_for_table = {
+        p: t
+        for p, t in facts.migrations.items()
+        if re.search(rf"['\"]{re.escape(orm.table)}['\"]", t)
+    }
     if mig_for_table:
         all_text = "\n".join(mig_for_table.values())
         unmigrated = [
-            c for c in orm.columns.values() if not re.search(rf"['\"]{re.escape(c.name)}['\"]", all_text)
+            c
+            for c in orm.columns.values()
+            if not re.search(rf"['\"]{re.escape(c.name)}['\"]", all_text)
         ]
         if unmigrated:
             c = unmigrated[0]
@@ -383,7 +464,10 @@ def field_constrained(pm: PydanticModel, name: str) -> bool:
     if _CONSTRAINT_OPTS & set(f.options):
         return True
     ann = f.annotation
-    if re.search(r"\b(con(str|int|float|list|decimal)|Literal|StringConstraints|Email|Field\(|Annotated)", ann):
+    if re.search(
+        r"\b(con(str|int|float|list|decimal)|Literal|StringConstraints|Email|Field\(|Annotated)",
+        ann,
+    ):
         return True
     if name in pm.validators or "*" in pm.validators:
         return True
@@ -411,10 +495,25 @@ def constraint_violations(
         if when:
             optional = "None" in f.annotation or "Optional" in f.annotation
             if optional and "*" not in pm.validators and name not in pm.validators:
-                out.append((pm, f.line, f"{name} is optional and no validator requires it when {when[0]} is {when[1]}"))
+                out.append(
+                    (
+                        pm,
+                        f.line,
+                        f"{name} is optional and no validator requires it when {when[0]} is {when[1]}",
+                    )
+                )
             continue
-        if constraint.get("unit") in {"length", "value", "items", "pattern"} and not field_constrained(pm, name):
-            rng = f"{constraint.get('min')}-{constraint.get('max')}" if constraint.get("unit") != "pattern" else str(constraint.get("pattern"))
+        if constraint.get("unit") in {
+            "length",
+            "value",
+            "items",
+            "pattern",
+        } and not field_constrained(pm, name):
+            rng = (
+                f"{constraint.get('min')}-{constraint.get('max')}"
+                if constraint.get("unit") != "pattern"
+                else str(constraint.get("pattern"))
+            )
             out.append((pm, f.line, f"{name} has no constraint, the design states {rng}"))
     return out
 

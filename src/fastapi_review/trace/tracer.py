@@ -48,7 +48,13 @@ FIX_OF = {
     "req.untested": "Add a test that exercises the requirement (an HTTP call for an endpoint, the handler for a consumed event).",
     "pydantic.weak-validation": "Enforce the stated constraint in the schema: Field(min_length=, max_length=, ge=, le=, pattern=) or a validator.",
 }
-_RANK: dict[str, int] = {"implemented": 0, "unverified": 0, "partial": 1, "deviation": 2, "missing": 3}
+_RANK: dict[str, int] = {
+    "implemented": 0,
+    "unverified": 0,
+    "partial": 1,
+    "deviation": 2,
+    "missing": 3,
+}
 
 
 @dataclass
@@ -72,18 +78,29 @@ def trace_requirements(
 ) -> TraceResult:
     facts = build_facts(ctx.index)
     measured = bool(coverage is not None and coverage.measured and coverage.overall is not None)
-    env = Env(facts, list(findings or []), coverage.overall if coverage is not None and measured else None, measured)
+    env = Env(
+        facts,
+        list(findings or []),
+        coverage.overall if coverage is not None and measured else None,
+        measured,
+    )
     out = TraceResult()
     problems: list[tuple[str, str | None, int | None, str, Requirement]] = []
     outcomes: dict[str, Outcome] = {}
     about: dict[str, set[str]] = {}
     dedup = handler_dedup(env)
+    claimed = {
+        (str(r.details.get("method", "")), str(p))
+        for r in requirements
+        if r.kind == "endpoint"
+        for p in [r.details.get("path", ""), *r.details.get("alt_paths", [])]
+    }
 
     # 1. structural requirements
     for req in requirements:
         try:
             if req.kind == "endpoint":
-                o = trace_endpoint(facts, req)
+                o = trace_endpoint(facts, req, claimed)
                 about[req.id] = _words_of_reason(o.reason) if o.status != "implemented" else set()
             elif req.kind == "event":
                 o = trace_event(facts, req, dedup if _idempotency_stated(requirements) else {})
@@ -100,7 +117,9 @@ def trace_requirements(
     weak = _weak_validation(facts, requirements, problems)
 
     # 3. prose: the retry statements first, so dead-letter topics can inherit their gap
-    retry_first = sorted(requirements, key=lambda r: 0 if re.search(r"\bretr(y|ied)\b", r.text, re.I) else 1)
+    retry_first = sorted(
+        requirements, key=lambda r: 0 if re.search(r"\bretr(y|ied)\b", r.text, re.I) else 1
+    )
     for n, req in enumerate(retry_first):
         if n == 0 or not re.search(r"\bretr(y|ied)\b", req.text, re.I):
             _dlq_inherits(requirements, outcomes)
@@ -109,7 +128,9 @@ def trace_requirements(
         try:
             outcomes[req.id] = _trace_prose(env, req, requirements, outcomes, about, weak)
         except Exception as exc:
-            outcomes[req.id] = Outcome("unverified", f"could not be traced: {exc.__class__.__name__}")
+            outcomes[req.id] = Outcome(
+                "unverified", f"could not be traced: {exc.__class__.__name__}"
+            )
 
     for req in requirements:
         o = outcomes[req.id]
@@ -134,7 +155,13 @@ def trace_requirements(
             problems.append((cat, path, line, msg, req))
         if o.untested_at is not None and o.status == "implemented" and req.kind == "event":
             problems.append(
-                ("req.untested", o.untested_at[0], o.untested_at[1], f"no test exercises {req.key}", req)
+                (
+                    "req.untested",
+                    o.untested_at[0],
+                    o.untested_at[1],
+                    f"no test exercises {req.key}",
+                    req,
+                )
             )
     out.findings = _findings(ctx, problems)
     return out
@@ -144,7 +171,12 @@ def _dlq_inherits(requirements: list[Requirement], outcomes: dict[str, Outcome])
     """A dead-letter topic is partial when the stated retry-then-dead-letter path is missing."""
     for req in requirements:
         o = outcomes.get(req.id)
-        if req.kind != "event" or not req.details.get("dlq") or o is None or o.status != "implemented":
+        if (
+            req.kind != "event"
+            or not req.details.get("dlq")
+            or o is None
+            or o.status != "implemented"
+        ):
             continue
         topic = str(req.details.get("topic", "")).lower()
         retry = [
@@ -162,8 +194,13 @@ def _dlq_inherits(requirements: list[Requirement], outcomes: dict[str, Outcome])
 
 
 def _idempotency_stated(requirements: list[Requirement]) -> bool:
-    pat = re.compile(r"more than once|delivered twice|redeliver|deduplicat|already (been )?(handled|processed)", re.I)
-    return any(pat.search(r.text) for r in requirements if r.kind not in {"endpoint", "event", "model"})
+    pat = re.compile(
+        r"more than once|delivered twice|redeliver|deduplicat|already (been )?(handled|processed)",
+        re.I,
+    )
+    return any(
+        pat.search(r.text) for r in requirements if r.kind not in {"endpoint", "event", "model"}
+    )
 
 
 def _words_of_reason(reason: str) -> set[str]:
@@ -201,7 +238,12 @@ def _endpoint_words(req: Requirement) -> tuple[set[str], str] | None:
     if not literal or literal[0] in {"health", "healthz", "metrics"}:
         return None
     last_is_param = bool(segs) and segs[-1].startswith("{")
-    if method == "POST" and not last_is_param and len(literal) >= 2 and (segs[-2].startswith("{") or "-" in segs[-1]):
+    if (
+        method == "POST"
+        and not last_is_param
+        and len(literal) >= 2
+        and (segs[-2].startswith("{") or "-" in segs[-1])
+    ):
         # action endpoint: POST /orders/{id}/cancel, POST /users/{id}/notifications/read-all
         return {_stem(w) for w in segs[-1].split("-")}, _stem(literal[-2])
     if method == "POST":
@@ -210,7 +252,7 @@ def _endpoint_words(req: Requirement) -> tuple[set[str], str] | None:
         kind = "read" if last_is_param else "list"
         return {_stem(w) for w in _ACTIONS[kind]}, _stem(literal[-1])
     if method in {"PUT", "PATCH"}:
-        return {_stem(w) for w in _ACTIONS["update"]}, _stem(literal[-1] if not last_is_param else literal[-1])
+        return {_stem(w) for w in _ACTIONS["update"]}, _stem(literal[-1])
     if method == "DELETE":
         return {_stem(w) for w in _ACTIONS["delete"]}, _stem(literal[-1])
     return None
@@ -228,14 +270,21 @@ def _links(req: Requirement, requirements: list[Requirement]) -> list[Requiremen
             path = str(other.details.get("path", ""))
             method = str(other.details.get("method", ""))
             norm = re.sub(r"\{[^}]*\}", "{}", path.lower())
-            mentions = [re.sub(r"\{[^}]*\}|…|\?.*", "{}", m.lower()).rstrip("/") for m in re.findall(rf"\b{method}\s+(/\S+)", text)]
+            mentions = [
+                re.sub(r"\{[^}]*\}|…|\?.*", "{}", m.lower()).rstrip("/")
+                for m in re.findall(rf"\b{method}\s+(/\S+)", text)
+            ]
             if any(m.split("?")[0].replace("{}", "") and _same_path(m, norm) for m in mentions):
                 linked.append(other)
                 continue
             ew = _endpoint_words(other)
             if ew is not None and not re.search(r"\b(GET|POST|PUT|PATCH|DELETE)\s+/", text):
                 actions, resource = ew
-                is_action = len(actions) <= 3 and str(other.details.get("method")) == "POST" and not actions & {_stem(w) for w in _ACTIONS["create"]}
+                is_action = (
+                    len(actions) <= 3
+                    and str(other.details.get("method")) == "POST"
+                    and not actions & {_stem(w) for w in _ACTIONS["create"]}
+                )
                 hit = actions <= words if is_action else bool(actions & words)
                 if resource in words and hit:
                     linked.append(other)
@@ -283,7 +332,9 @@ def _trace_prose(
             if o is not None:
                 parts.append(o)
     if req.details.get("coverage") is not None:
-        parts = [p for p in parts if p.reason.startswith(("coverage", "measured"))] + _test_kinds(env.facts, req)
+        parts = [p for p in parts if p.reason.startswith(("coverage", "measured"))] + _test_kinds(
+            env.facts, req
+        )
     statuses: list[RequirementStatus] = [p.status for p in parts]
     decided = any(s != "unverified" for s in statuses)
     evidence = [e for p in parts for e in p.evidence]
@@ -306,7 +357,9 @@ def _trace_prose(
             reasons.append(f"{link.key}: {lo.reason}")
     # constraints stated in this requirement's text that the schemas do not enforce
     for _schema, where, msg, conditional, words in weak:
-        if conditional and not re.search(r"\b(requires?|required|without|missing|must)\b", req.text, re.I):
+        if conditional and not re.search(
+            r"\b(requires?|required|without|missing|must)\b", req.text, re.I
+        ):
             continue
         if words and words <= text_words:
             statuses.append("partial")
@@ -324,7 +377,13 @@ def _trace_prose(
         rule = _rule_evidence(env.facts, req)
         if rule is not None:
             return rule
-    return Outcome(status, "; ".join(dict.fromkeys(reasons)), list(dict.fromkeys(evidence)), tests, problems if status != "implemented" else [])
+    return Outcome(
+        status,
+        "; ".join(dict.fromkeys(reasons)),
+        list(dict.fromkeys(evidence)),
+        tests,
+        problems if status != "implemented" else [],
+    )
 
 
 _KINDS: dict[str, tuple[str, ...]] = {
@@ -350,7 +409,8 @@ def _test_kinds(facts: Facts, req: Requirement) -> list[Outcome]:
     for k in named:
         keys = _KINDS[k]
         if not any(any(x in p.rsplit("/", 1)[-1] for x in keys) for p in test_paths) and not any(
-            re.search(rf"^(from|import)\s+\S*({'|'.join(keys)})", src, re.M) for src in test_src.values()
+            re.search(rf"^(from|import)\s+\S*({'|'.join(keys)})", src, re.M)
+            for src in test_src.values()
         ):
             lacking.append(k)
     if lacking:
@@ -418,14 +478,26 @@ def _weak_validation(
                 if key in seen:
                     continue
                 seen.add(key)
-                problems.append(("pydantic.weak-validation", pm.cls.path, line, f"{pm.cls.name}.{msg}", req))
+                problems.append(
+                    ("pydantic.weak-validation", pm.cls.path, line, f"{pm.cls.name}.{msg}", req)
+                )
                 if conditional:
-                    problems.append(("req.partial", pm.cls.path, line, f"the design's rule is not enforced: {pm.cls.name}.{msg}", req))
+                    problems.append(
+                        (
+                            "req.partial",
+                            pm.cls.path,
+                            line,
+                            f"the design's rule is not enforced: {pm.cls.name}.{msg}",
+                            req,
+                        )
+                    )
     return out
 
 
 # --- findings -------------------------------------------------------------------------------
-def _findings(ctx: Context, problems: list[tuple[str, str | None, int | None, str, Requirement]]) -> list[Finding]:
+def _findings(
+    ctx: Context, problems: list[tuple[str, str | None, int | None, str, Requirement]]
+) -> list[Finding]:
     from fastapi_review.categories import category
 
     out: list[Finding] = []
