@@ -451,7 +451,7 @@ class LazyLoadOnAsyncResult(Rule):
                 continue
             if loaded.all_eager or sub.attr in loaded.eager:
                 continue
-            if rel.lazy in EAGER_LAZY or (var, sub.attr) in refreshed:
+            if rel.lazy in EAGER_LAZY or refreshed.get((var, sub.attr), sub.lineno) < sub.lineno:
                 continue
             reported.add((var, sub.attr))
             yield self.finding(
@@ -464,8 +464,9 @@ class LazyLoadOnAsyncResult(Rule):
             )
 
 
-def _refreshed(fn: Function) -> set[tuple[str, str]]:
-    out: set[tuple[str, str]] = set()
+def _refreshed(fn: Function) -> dict[tuple[str, str], int]:
+    """(variable, relationship) -> first line of an `await session.refresh(var, [rel])`."""
+    out: dict[tuple[str, str], int] = {}
     for c in fn.calls:
         node = c.node
         if isinstance(node.func, ast.Attribute) and node.func.attr == "refresh" and node.args:
@@ -476,7 +477,7 @@ def _refreshed(fn: Function) -> set[tuple[str, str]]:
                 names = names or kw
                 for e in getattr(names, "elts", []):
                     if isinstance(e, ast.Constant) and isinstance(e.value, str):
-                        out.add((var.id, e.value))
+                        out.setdefault((var.id, e.value), c.line)
     return out
 
 
