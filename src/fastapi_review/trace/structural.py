@@ -250,17 +250,18 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
         known = sorted({*facts.produced, *facts.consumed})
         near = _similar_topic(topic, known)
         if near is not None:
-            site = (facts.produced.get(near) or facts.consumed.get(near) or [(None, None)])[0]
+            near_sites = facts.produced.get(near) or facts.consumed.get(near) or []
+            path, line = near_sites[0] if near_sites else (None, None)
             return Outcome(
                 "deviation",
                 f"the code uses topic {near!r}, the design says {topic!r}",
-                [loc(site)] if site[0] else [],
+                [f"{path}:{line}"] if path else [],
                 tests,
                 [
                     (
                         "req.deviation",
-                        site[0],
-                        site[1],
+                        path,
+                        line,
                         f"topic {near!r} is used where the design says {topic!r}",
                     )
                 ],
