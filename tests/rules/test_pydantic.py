@@ -90,3 +90,16 @@ def test_declared_version_forms() -> None:
     assert declared_version(text, "python") == ((3, 10), 2)
     assert declared_version(text, "sqlalchemy") == ((1, 4), 3)
     assert declared_version(text, "fastapi") is None
+
+
+def test_explicit_v1_compat_layer_is_quiet() -> None:
+    files = {
+        "app/schemas.py": (
+            "from pydantic import ConfigDict\n"
+            "from pydantic.v1 import BaseModel, validator\n\n\n"
+            "class Legacy(BaseModel):\n    name: str\n\n"
+            "    @validator('name')\n    def strip(cls, v: str) -> str:\n        return v\n\n"
+            "    class Config:\n        orm_mode = True\n"
+        )
+    }
+    assert hits(PydanticV1Api, files) == []

@@ -199,6 +199,8 @@ class PydanticV1Api(Rule):
             cls = index.classes.get(model_fq)
             if cls is None or index.modules[cls.path].is_test:
                 continue
+            if any(b.startswith("pydantic.v1") for b in cls.bases):
+                continue  # the explicit v1 compatibility layer is a deliberate choice
             module = index.modules[cls.path]
             for stmt in cls.node.body:
                 if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
@@ -222,7 +224,11 @@ class PydanticV1Api(Rule):
                     head, _, rest = text.partition(".")
                     qname = module.imports.get(head, head) + (f".{rest}" if rest else "")
                     last = qname.rsplit(".", 1)[-1]
-                    if last in V1_DECORATORS and qname.startswith("pydantic"):
+                    if (
+                        last in V1_DECORATORS
+                        and qname.startswith("pydantic")
+                        and not qname.startswith("pydantic.v1")
+                    ):
                         yield self.finding(
                             ctx,
                             cls.path,
