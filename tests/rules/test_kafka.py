@@ -207,3 +207,33 @@ def test_odd_code_never_crashes(tmp_path: Path) -> None:
     run = run_rules(Context(index=build_index(root)), only=KAFKA_RULES)
     assert run.errors == []
     assert ("KAF001", "app/odd.py", 4) in keys(run.findings)  # acks=0
+
+
+def test_deserializer_dicts_validated_by_a_model_stay_quiet(tmp_path: Path) -> None:
+    source = (
+        "import json\n"
+        "\n"
+        "from kafka import KafkaConsumer\n"
+        "from pydantic import BaseModel\n"
+        "\n"
+        "\n"
+        "class Order(BaseModel):\n"
+        "    order_id: str\n"
+        "\n"
+        "\n"
+        "def handle(payload: dict) -> None:\n"
+        "    {use}\n"
+        "\n"
+        "\n"
+        "def run() -> None:\n"
+        '    consumer = KafkaConsumer("orders", value_deserializer=lambda v: json.loads(v))\n'
+        "    try:\n"
+        "        for msg in consumer:\n"
+        "            handle(msg.value)\n"
+        "    finally:\n"
+        "        consumer.close()\n"
+    )
+    raw = write(tmp_path / "raw", {"app/w.py": source.format(use='print(payload["order_id"])')})
+    assert keys(findings(raw, ["KAF006"])) == {("KAF006", "app/w.py", 16)}
+    typed = write(tmp_path / "typed", {"app/w.py": source.format(use="print(Order(**payload))")})
+    assert findings(typed, ["KAF006"]) == []

@@ -1499,7 +1499,10 @@ class UnvalidatedMessage(Rule):
                     node = s.node
                     if not isinstance(node, ast.Call) or s.in_handler:
                         continue
-                    if func_name(node) in VALIDATE_METHODS:
+                    c = calls_by_node(step.fn).get(id(node))
+                    if func_name(node) in VALIDATE_METHODS or (
+                        c is not None and c.target in ix.pydantic_models
+                    ):
                         any_validation = True
                     if not _is_parse(step.fn, node) or func_name(node) in VALIDATE_METHODS:
                         continue
