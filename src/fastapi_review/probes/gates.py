@@ -121,7 +121,23 @@ def ruff_gate(ctx: GateContext) -> GateOutcome:
 
 
 # --- formatter -------------------------------------------------------------------------
-_WOULD = re.compile(r"^would reformat:?\s+(.+?)\s*$", re.IGNORECASE)
+_WOULD = re.compile(r"^(?:would reformat:?|-->)\s+(.+?)(?::\d+:\d+)?\s*$", re.IGNORECASE)
+
+
+def _reformat_files(ctx: GateContext, res: proc.ProcResult) -> list[str]:
+    """Files the formatter would change: ruff's JSON, else the text of black / older ruff."""
+    text = res.stdout.strip()
+    if text.startswith("["):
+        try:
+            return [ctx.rel(str(d.get("filename", ""))) for d in json.loads(text)]
+        except (ValueError, AttributeError):
+            pass
+    files: list[str] = []
+    for line in (res.stderr + "\n" + res.stdout).splitlines():
+        m = _WOULD.match(line.strip())
+        if m:
+            files.append(ctx.rel(m.group(1)))
+    return files
 
 
 def format_gate(ctx: GateContext) -> GateOutcome:
@@ -134,7 +150,7 @@ def format_gate(ctx: GateContext) -> GateOutcome:
             cmd = [*tool("black"), "--check", "."]
         name = "black"
     else:
-        cmd = [*tool("ruff"), "format", "--check", "--no-cache", "."]
+        cmd = [*tool("ruff"), "format", "--check", "--no-cache", "--output-format", "json", "."]
         name = "ruff format"
         note = "the project does not configure Black: checked with `ruff format --check`"
     res = proc.run(cmd, ctx.root, limit)
@@ -143,18 +159,18 @@ def format_gate(ctx: GateContext) -> GateOutcome:
         return bad
     if name == "black" and res.returncode not in (0, 1) and "No module named black" in res.stderr:
         # black configured but not installed anywhere: fall back to ruff's formatter
-        res = proc.run([*tool("ruff"), "format", "--check", "--no-cache", "."], ctx.root, limit)
+        res = proc.run(
+            [*tool("ruff"), "format", "--check", "--no-cache", "--output-format", "json", "."],
+            ctx.root,
+            limit,
+        )
         name, note = "ruff format", "Black is configured but not installed: used ruff format"
         bad = _failure("format", res, limit)
         if bad:
             return bad
     if res.returncode not in (0, 1):
         return _unmeasured("format", f"{name} failed: {_last_line(res.stderr + res.stdout)}", res)
-    files: list[str] = []
-    for line in (res.stderr + "\n" + res.stdout).splitlines():
-        m = _WOULD.match(line.strip())
-        if m:
-            files.append(ctx.rel(m.group(1)))
+    files = _reformat_files(ctx, res)
     findings = [
         tool_finding(
             f"{name.split()[0]}:format",
