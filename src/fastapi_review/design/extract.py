@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-ENDPOINT_RE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+`?(/[^\s`'\"),;]*)")
+ENDPOINT_RE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+`?(/[\w\-./{}:?=&%\u2026]*)")
 PATH_RE = re.compile(r"^/[\w\-./{}:?=&…]*$")
 STATUS_RE = re.compile(r"(?<![\w.])([1-5]\d\d)(?![\w.])")
 TOPIC_RE = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+$")
@@ -28,7 +28,7 @@ KNOWN_FILES = (".py", ".md", ".yaml", ".yml", ".json", ".toml", ".ini", ".txt", 
 
 def clean_path(raw: str) -> tuple[str, list[str]]:
     """`/api/v1/orders?customer_id=&limit=` -> ("/api/v1/orders", ["customer_id", "limit"])."""
-    raw = raw.strip().strip("`").rstrip(".,:;")
+    raw = raw.strip().strip("`").rstrip(".,:;->")
     path, _, query = raw.partition("?")
     params = [p.split("=", 1)[0] for p in query.split("&") if p.split("=", 1)[0]]
     path = path.rstrip("/") or "/"
