@@ -44,7 +44,17 @@ SUPPRESSION_IDS = {NO_REASON_ID, UNUSED_ID}
 SUP_CATEGORY = "quality.lint"
 SUP_SEVERITY = Severity.LOW
 # the gate a tool's rule id comes from: "mypy:arg-type" -> mypy
-GATE_OF_PREFIX = {"ruff": "ruff", "mypy": "mypy", "bandit": "bandit", "pip-audit": "dependencies"}
+GATE_OF_PREFIX = {
+    "ruff": "ruff",
+    "format": "format",
+    "mypy": "mypy",
+    "bandit": "bandit",
+    "pip-audit": "dependencies",
+    "coverage": "tests",
+    "pytest": "tests",
+    "precommit": "precommit",
+    "metadata": "metadata",
+}
 MAX_FILE_BYTES = 2_000_000
 
 

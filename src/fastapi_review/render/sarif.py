@@ -133,13 +133,19 @@ def _rule_descriptor(rule_id: str, sample: Finding, base: str | None) -> dict[st
             "helpUri": help_uri(rule_id, base),
         }
         category_id = sample.category
-    props: dict[str, Any] = {"tags": [category_id, category_id.split(".", 1)[0]]}
+    tags = [category_id, category_id.split(".", 1)[0]]
+    props: dict[str, Any] = {"tags": tags}
     if category_id.startswith("security."):
-        props["tags"].append("security")
         props["security-severity"] = SECURITY_SEVERITY[severity]
     desc["defaultConfiguration"] = {"level": LEVEL[severity]}
     desc["properties"] = props
     return desc
+
+
+def _message(f: Finding) -> str:
+    if not f.fix:
+        return f.message
+    return f"{f.message.rstrip('. ')}. Fix: {f.fix}"
 
 
 def _location(f: Finding, prefix: str, design: str | None) -> list[dict[str, Any]]:
@@ -185,7 +191,7 @@ def to_sarif_dict(
             "ruleId": f.rule,
             "ruleIndex": index[f.rule],
             "level": LEVEL[f.severity],
-            "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
+            "message": {"text": _message(f)},
             "locations": _location(f, prefix, review.design),
             "partialFingerprints": {FINGERPRINT_KEY: f"{fp}:{seen[fp]}"},
             "properties": {
