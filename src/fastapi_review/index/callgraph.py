@@ -100,6 +100,9 @@ class CallGraph:
         self._in: dict[str, list[Edge]] = {}
         self._call_fn: dict[int, Function | None] = {}
         self._aliases: dict[tuple[str, str], tuple[Module, ast.expr] | None] = {}
+        self._nodes: dict[int, list[ast.AST]] = {}
+        # results rules share within one review (e.g. the blocking-call analysis)
+        self.memo: dict[str, object] = {}
         for m in index.modules.values():
             for fn in m.functions:
                 self._out[fn.fqname] = []
@@ -107,6 +110,24 @@ class CallGraph:
         for m in index.modules.values():
             for fn in m.functions:
                 self._build(fn)
+
+    def own_nodes(self, fn: Function) -> list[ast.AST]:
+        """Every node of `fn`'s body, not descending into nested defs, classes or lambdas."""
+        key = id(fn.node)
+        got = self._nodes.get(key)
+        if got is None:
+            got = []
+            stack: list[ast.AST] = list(fn.node.body)
+            while stack:
+                cur = stack.pop()
+                if isinstance(
+                    cur, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
+                ):
+                    continue
+                got.append(cur)
+                stack.extend(ast.iter_child_nodes(cur))
+            self._nodes[key] = got
+        return got
 
     # --- building --------------------------------------------------------------
     def _build(self, fn: Function) -> None:
@@ -254,7 +275,7 @@ class CallGraph:
                     t = _generic_base(r, arg.annotation)
                     if t:
                         out[arg.arg] = t
-            for sub in ast.walk(node):
+            for sub in self.own_nodes(fn):
                 if isinstance(sub, ast.AnnAssign) and isinstance(sub.target, ast.Name):
                     t = _generic_base(r, sub.annotation)
                     if t:

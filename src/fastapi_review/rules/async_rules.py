@@ -276,7 +276,18 @@ def async_callers(
 
 
 def blocking_hits(ctx: Context) -> list[BlockingHit]:
-    """Each blocking call site that runs on the event loop, with its best path."""
+    """Each blocking call site that runs on the event loop, with its best path (memoised)."""
+    graph = call_graph(ctx.index)
+    key = "blocking_hits:" + ",".join(ctx.config.blocking_calls)
+    cached = graph.memo.get(key)
+    if isinstance(cached, list):
+        return cached
+    hits = _blocking_hits(ctx)
+    graph.memo[key] = hits
+    return hits
+
+
+def _blocking_hits(ctx: Context) -> list[BlockingHit]:
     index = ctx.index
     graph = call_graph(index)
     routes = _route_functions(index)
@@ -576,18 +587,13 @@ def _is_coroutine_call(graph: CallGraph, fn: Function, call: Call) -> str | None
     return None
 
 
-def _bare_call_statements(fn: Function) -> set[int]:
+def _bare_call_statements(graph: CallGraph, fn: Function) -> set[int]:
     """ids of calls that are whole expression statements (their result is dropped)."""
-    out: set[int] = set()
-    stack: list[ast.AST] = list(fn.node.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            out.add(id(node.value))
-        stack.extend(ast.iter_child_nodes(node))
-    return out
+    return {
+        id(n.value)
+        for n in graph.own_nodes(fn)
+        if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+    }
 
 
 class UnawaitedCoroutine(Rule):
@@ -641,7 +647,7 @@ class UnawaitedCoroutine(Rule):
         graph = call_graph(ctx.index)
         for m in ctx.index.source_modules:
             for fn in m.functions:
-                bare = _bare_call_statements(fn)
+                bare = _bare_call_statements(graph, fn)
                 for call in fn.calls:
                     if id(call.node) not in bare or call.awaited or call.offloaded:
                         continue
@@ -739,11 +745,14 @@ class FireAndForgetTask(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
+        graph = call_graph(ctx.index)
         for m in ctx.index.source_modules:
             for fn in m.functions:
-                bare = _bare_call_statements(fn)
+                if not any(_is_task_spawn(c) for c in fn.calls):
+                    continue
+                bare = _bare_call_statements(graph, fn)
                 assigned: dict[int, str] = {}
-                for sub in ast.walk(fn.node):
+                for sub in graph.own_nodes(fn):
                     if (
                         isinstance(sub, ast.Assign)
                         and len(sub.targets) == 1
@@ -866,7 +875,7 @@ class UnmanagedSession(Rule):
         graph = call_graph(ctx.index)
         for m in ctx.index.source_modules:
             for fn in m.functions:
-                for sub in _own_nodes(fn.node):
+                for sub in graph.own_nodes(fn):
                     if not (
                         isinstance(sub, ast.Assign)
                         and len(sub.targets) == 1
@@ -989,7 +998,7 @@ class SequentialAwaitsInLoop(Rule):
                 if not fn.is_async:
                     continue
                 by_node = {id(c.node): c for c in fn.calls}
-                for loop in _own_nodes(fn.node):
+                for loop in graph.own_nodes(fn):
                     if not isinstance(loop, ast.For) or len(loop.body) != 1 or loop.orelse:
                         continue
                     stmt = loop.body[0]

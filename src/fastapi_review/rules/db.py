@@ -216,7 +216,7 @@ def _selected_models(
     index: ProjectIndex, graph: CallGraph, m: Module, fn: Function
 ) -> list[OrmModel]:
     out: list[OrmModel] = []
-    for sub in _own_nodes(fn.node):
+    for sub in graph.own_nodes(fn):
         if isinstance(sub, ast.Call) and _call_name(sub) == "select" and sub.args:
             model = _orm_by_expr(index, graph, m, sub.args[0])
             if model is not None and model not in out:
@@ -401,8 +401,7 @@ class LazyLoadOnAsyncResult(Rule):
         index = ctx.index
         by_node = {id(c.node): c for c in fn.calls}
         bound: dict[str, tuple[_Loaded, int, str]] = {}
-        local_eager, local_all = _eager_in(fn.node)
-        for sub in _own_nodes(fn.node):
+        for sub in graph.own_nodes(fn):
             if not (
                 isinstance(sub, ast.Assign)
                 and len(sub.targets) == 1
@@ -426,18 +425,19 @@ class LazyLoadOnAsyncResult(Rule):
             ):
                 model = _orm_by_expr(index, graph, m, call.node.args[0])
                 if model is not None:
+                    local_eager, local_all = _eager_in(fn.node)
                     bound[var] = (_Loaded(model, local_eager, local_all), sub.lineno, "get()")
         if not bound:
             return
         if any(
             isinstance(n, ast.Attribute) and n.attr == "awaitable_attrs"
-            for n in _own_nodes(fn.node)
+            for n in graph.own_nodes(fn)
         ):
             return
         refreshed = _refreshed(fn)
         reported: set[tuple[str, str]] = set()
         for sub in sorted(
-            (n for n in _own_nodes(fn.node) if isinstance(n, ast.Attribute)),
+            (n for n in graph.own_nodes(fn) if isinstance(n, ast.Attribute)),
             key=lambda n: (n.lineno, n.col_offset),
         ):
             if not (isinstance(sub.value, ast.Name) and isinstance(sub.ctx, ast.Load)):
@@ -486,6 +486,16 @@ def _refreshed(fn: Function) -> dict[tuple[str, str], int]:
 
 def _queries_db(graph: CallGraph, fn: Function, depth: int = 3) -> bool:
     """Whether `fn` (or what it awaits, a few levels down) runs an AsyncSession query."""
+    key = f"queries_db:{fn.fqname}:{depth}"
+    got = graph.memo.get(key)
+    if isinstance(got, bool):
+        return got
+    result = _queries_db_uncached(graph, fn, depth)
+    graph.memo[key] = result
+    return result
+
+
+def _queries_db_uncached(graph: CallGraph, fn: Function, depth: int) -> bool:
     for name in graph.reachable_from(fn, max_depth=depth):
         f = graph.index.functions.get(name)
         if f is None:
@@ -554,7 +564,7 @@ class QueryInLoop(Rule):
                 if not fn.is_async:
                     continue
                 by_node = {id(c.node): c for c in fn.calls}
-                for loop in _own_nodes(fn.node):
+                for loop in graph.own_nodes(fn):
                     if not isinstance(loop, ast.For):
                         continue
                     loop_vars = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
@@ -1166,7 +1176,7 @@ class UnboundedListQuery(Rule):
                     continue
                 attrs = {
                     n.func.attr
-                    for n in _own_nodes(fn.node)
+                    for n in graph.own_nodes(fn)
                     if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                 }
                 if attrs & _BOUNDED or not attrs & _MANY or "in_" in attrs:
