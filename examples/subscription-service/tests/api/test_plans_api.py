@@ -54,7 +54,9 @@ async def test_create_plan_validates_fields(client: AsyncClient) -> None:
     response = await client.post("/api/v1/plans", json=bad, headers=ADMIN)
 
     assert response.status_code == 422
-    assert {e["loc"][-1] for e in response.json()["detail"]} == {"currency", "trial_days"}
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert {e["field"] for e in body["errors"]} == {"body.currency", "body.trial_days"}
 
 
 async def test_get_and_list_plans(client: AsyncClient, session: AsyncSession) -> None:

@@ -10,9 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from subscription_service.core.config import Settings
 from subscription_service.core.errors import UnauthorizedError
 from subscription_service.kafka.consumer import PaymentConsumer
-from subscription_service.repositories.outbox import OutboxRepository
-from subscription_service.repositories.plans import PlanRepository
-from subscription_service.repositories.subscriptions import SubscriptionRepository
 from subscription_service.services.plans import PlanService
 from subscription_service.services.subscriptions import SubscriptionService
 
@@ -47,18 +44,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 def get_plan_service(session: SessionDep) -> PlanService:
     """Plan service bound to the request's session."""
-    return PlanService(session, PlanRepository(session))
+    return PlanService.for_session(session)
 
 
 def get_subscription_service(session: SessionDep, settings: SettingsDep) -> SubscriptionService:
     """Subscription service bound to the request's session."""
-    return SubscriptionService(
-        session,
-        PlanRepository(session),
-        SubscriptionRepository(session),
-        OutboxRepository(session),
-        settings,
-    )
+    return SubscriptionService.for_session(session, settings)
 
 
 async def require_admin(

@@ -12,12 +12,9 @@ from subscription_service.core.config import Settings
 
 
 def build_engine(settings: Settings) -> AsyncEngine:
-    """Create the engine; PostgreSQL gets an explicitly sized, pre-pinged pool."""
-    url = settings.database_url.get_secret_value()
-    if url.startswith("sqlite"):
-        return create_async_engine(url)
+    """Create the engine with an explicitly sized, pre-pinged connection pool."""
     return create_async_engine(
-        url,
+        settings.database_url.get_secret_value(),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,

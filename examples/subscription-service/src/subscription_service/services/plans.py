@@ -19,6 +19,11 @@ class PlanService:
         self._session = session
         self._plans = plans
 
+    @classmethod
+    def for_session(cls, session: AsyncSession) -> "PlanService":
+        """Build the service with repositories bound to `session`."""
+        return cls(session, PlanRepository(session))
+
     async def create(self, data: CreatePlan) -> Plan:
         """Create a plan; a duplicate code is a conflict."""
         if await self._plans.get_by_code(data.code) is not None:

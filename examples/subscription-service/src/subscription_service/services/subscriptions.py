@@ -42,6 +42,17 @@ class SubscriptionService:
         self._outbox = outbox
         self._settings = settings
 
+    @classmethod
+    def for_session(cls, session: AsyncSession, settings: Settings) -> "SubscriptionService":
+        """Build the service with repositories bound to `session`."""
+        return cls(
+            session,
+            PlanRepository(session),
+            SubscriptionRepository(session),
+            OutboxRepository(session),
+            settings,
+        )
+
     async def create(self, data: CreateSubscription) -> Subscription:
         """Subscribe a customer to an active plan, starting the trial when the plan has one."""
         plan = await self._plans.get(data.plan_id)
