@@ -35,7 +35,11 @@ def test_endpoint_table_with_base_path_and_query() -> None:
         """
     )
     eps = _by_key(doc)
-    assert set(eps) == {"POST /api/v1/orders", "GET /api/v1/orders", "GET /api/v1/orders/{order_id}"}
+    assert set(eps) == {
+        "POST /api/v1/orders",
+        "GET /api/v1/orders",
+        "GET /api/v1/orders/{order_id}",
+    }
     post = eps["POST /api/v1/orders"]
     assert post.kind == "endpoint" and post.line == 9
     assert post.details["status"] == [201] and post.details["errors"] == [422]
@@ -220,7 +224,11 @@ def test_explicit_ids_in_tables_and_lists() -> None:
     r = _by_key(doc)
     assert r["FR-1"].kind == "other" and r["FR-1"].line == 7
     assert r["FR-2"].details["constraints"][0] == {
-        "field": "reason", "min": 3, "max": 200, "unit": "length", "line": 9
+        "field": "reason",
+        "min": 3,
+        "max": 200,
+        "unit": "length",
+        "line": 9,
     }
     assert r["AC-1"].kind == "acceptance"
     assert r["NFR-1"].kind == "nfr" and r["NFR-1"].details["latency"] is True
@@ -300,7 +308,10 @@ def test_diagram_fragment_refers_to_declared_endpoint() -> None:
         """
     )
     keys = [r.key for r in doc.requirements if r.kind == "endpoint"]
-    assert keys == ["POST /api/v1/orders/{order_id}/cancel", "GET /api/v1/orders/{order_id}/history"]
+    assert keys == [
+        "POST /api/v1/orders/{order_id}/cancel",
+        "GET /api/v1/orders/{order_id}/history",
+    ]
 
 
 def test_schema_bullets_with_conditional_requirement() -> None:

@@ -10,7 +10,9 @@ import re
 from typing import Any
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-ENDPOINT_RE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+`?(/[\w\-./{}:?=&%\u2026]*)")
+ENDPOINT_RE = re.compile(
+    r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+`?(/[\w\-./{}:?=&%\u2026]*)"
+)
 PATH_RE = re.compile(r"^/[\w\-./{}:?=&…]*$")
 STATUS_RE = re.compile(r"(?<![\w.])([1-5]\d\d)(?![\w.])")
 TOPIC_RE = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+$")
