@@ -186,13 +186,19 @@ def _exception_handlers(facts: Facts) -> None:
                     and dec.func.attr == "exception_handler"
                 ):
                     facts.exception_handlers.append(fn)
-            for c in fn.calls:
-                if c.text.endswith("add_exception_handler") and len(c.node.args) >= 2:
-                    h = c.node.args[1]
-                    name = ast.unparse(h).rsplit(".", 1)[-1]
-                    hit = next((f for f in m.functions if f.name == name), None)
-                    if hit is None:
-                        target = m.imports.get(name)
-                        hit = index.function(target) if target else None
-                    if hit is not None and hit not in facts.exception_handlers:
-                        facts.exception_handlers.append(hit)
+        calls = [n for n in ast.walk(m.tree) if isinstance(n, ast.Call)]
+        for call in calls:
+            func = call.func
+            if not (
+                isinstance(func, ast.Attribute)
+                and func.attr == "add_exception_handler"
+                and len(call.args) >= 2
+            ):
+                continue
+            name = ast.unparse(call.args[1]).rsplit(".", 1)[-1]
+            hit = next((f for f in m.functions if f.name == name), None)
+            if hit is None:
+                target = m.imports.get(name)
+                hit = index.function(target) if target else None
+            if hit is not None and hit not in facts.exception_handlers:
+                facts.exception_handlers.append(hit)

@@ -345,7 +345,7 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
         tests,
         problems,
     )
-    if status == "implemented" and not tests and direction == "consumed":
+    if not tests and direction == "consumed":
         out.untested_at = untested_at or (sites[0] if facts.consumer_modules else None)
     return out
 

@@ -153,7 +153,11 @@ def trace_requirements(
         )
         for cat, path, line, msg in o.problems:
             problems.append((cat, path, line, msg, req))
-        if o.untested_at is not None and o.status == "implemented" and req.kind == "event":
+        if (
+            o.untested_at is not None
+            and o.status in {"implemented", "partial"}
+            and req.kind == "event"
+        ):
             problems.append(
                 (
                     "req.untested",
