@@ -51,7 +51,15 @@ def test_coverage_equals_pytest_cov_by_hand(project: Callable[[str], Path], tmp_
     root = project("tiny")
     report = tmp_path / "by-hand.json"
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--cov-report=json:{report}"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--cov-report=json:{report}",
+        ],
         cwd=root,
         env={**os.environ, "COVERAGE_FILE": str(tmp_path / ".cov")},
         capture_output=True,
