@@ -505,9 +505,10 @@ def _findings(
     from fastapi_review.categories import category
 
     out: list[Finding] = []
-    seen: set[tuple[str, str | None, int | None]] = set()
+    seen: set[tuple[str, str | None, int | None, str]] = set()
     for cat, path, line, msg, req in problems:
-        key = (cat, path, line)
+        # one finding per place; project-level findings (no path) one per requirement
+        key = (cat, path, line, req.id if path is None or line is None else "")
         if key in seen:
             continue
         seen.add(key)
