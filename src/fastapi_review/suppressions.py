@@ -35,7 +35,7 @@ from fastapi_review.models import Finding, GateResult, Severity
 MARKER = re.compile(r"#\s*fastapi-review\s*:\s*ignore\s*\[([^\]]*)\]?(.*)$", re.IGNORECASE)
 # words and punctuation that only introduce the reason
 _LEAD = re.compile(
-    r"^[\s:;,.\-\u2013\u2014=>]*(?:(?:because|reason)\b[\s:,\-\u2013\u2014]*)?", re.IGNORECASE
+    r"^[\s:;,.\-\u2013\u2014=>]*(?:(?:because|reason)\s*[:\-\u2013\u2014]+\s*)?", re.IGNORECASE
 )
 
 NO_REASON_ID = "SUP001"
