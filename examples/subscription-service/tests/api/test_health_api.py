@@ -24,18 +24,22 @@ async def test_ready_reports_consumer_down(client: AsyncClient) -> None:
     assert response.json() == {
         "status": "unavailable",
         "checks": {"database": "ok", "kafka_consumer": "unavailable"},
+        "consumer_lag": None,
     }
 
 
 async def test_ready_ok_when_database_and_consumer_are_up(
     app: FastAPI, client: AsyncClient
 ) -> None:
-    app.dependency_overrides[get_payment_consumer] = lambda: SimpleNamespace(running=True)
+    app.dependency_overrides[get_payment_consumer] = lambda: SimpleNamespace(
+        running=True, lag=AsyncMock(return_value=3)
+    )
 
     response = await client.get("/health/ready")
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+    assert response.json()["consumer_lag"] == 3
 
 
 async def test_unexpected_error_returns_500(client: AsyncClient) -> None:

@@ -139,3 +139,13 @@ async def test_run_commits_after_processing_and_stops(
     assert [c.args[0] for c in kafka.commit.await_args_list] == [{TP: 4}, {TP: 5}]
     kafka.stop.assert_awaited_once()
     assert consumer.running is False
+
+
+async def test_lag_sums_assigned_partitions(consumer: PaymentConsumer) -> None:
+    other = TopicPartition("billing.payments", 1)
+    kafka = consumer._consumer
+    kafka.assignment = lambda: {TP, other}
+    kafka.highwater = lambda tp: 10 if tp == TP else None
+    kafka.position.return_value = 7
+
+    assert await consumer.lag() == 3

@@ -74,6 +74,15 @@ class PaymentConsumer:
         """Ask run() to finish after the current batch."""
         self._stopping.set()
 
+    async def lag(self) -> int:
+        """Messages not yet consumed on the assigned partitions (consumer lag)."""
+        total = 0
+        for partition in self._consumer.assignment():
+            highwater = self._consumer.highwater(partition)
+            if highwater is not None:
+                total += max(highwater - await self._consumer.position(partition), 0)
+        return total
+
     async def process(self, message: Any) -> None:
         """Handle one message; never raises for bad data or handler failures."""
         headers = {name: value.decode() for name, value in message.headers or ()}

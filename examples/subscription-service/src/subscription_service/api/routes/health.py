@@ -26,6 +26,7 @@ class Readiness(BaseModel):
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, str]
+    consumer_lag: int | None = None
 
 
 @router.get("/live", response_model=Liveness, summary="Liveness probe")
@@ -45,16 +46,19 @@ async def ready(
     engine: Annotated[AsyncEngine, Depends(get_engine)],
     consumer: Annotated[PaymentConsumer | None, Depends(get_payment_consumer)],
 ) -> Readiness:
-    """Check PostgreSQL and the Kafka consumer."""
+    """Check PostgreSQL and the Kafka consumer; report the consumer lag."""
     checks = {"database": "ok", "kafka_consumer": "ok"}
     try:
         await ping(engine)
     except Exception as exc:
         logger.warning("readiness: database unavailable", error=type(exc).__name__)
         checks["database"] = "unavailable"
+    lag = None
     if consumer is None or not consumer.running:
         checks["kafka_consumer"] = "unavailable"
+    else:
+        lag = await consumer.lag()
     healthy = all(value == "ok" for value in checks.values())
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return Readiness(status="ok" if healthy else "unavailable", checks=checks)
+    return Readiness(status="ok" if healthy else "unavailable", checks=checks, consumer_lag=lag)
