@@ -9,6 +9,7 @@ and the reports in the temp dir, no bytecode files.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -76,6 +77,11 @@ def build_command(ctx: GateContext, with_cov: bool) -> tuple[list[str], dict[str
         # pytest-cov is missing: keep the project's other options, drop the --cov ones
         cmd += ["-o", f"addopts={shlex.join(_strip_cov(ctx.conf.pytest_addopts))}"]
     env = {"COVERAGE_FILE": str(tmp / ".coverage"), "PYTHONDONTWRITEBYTECODE": "1"}
+    if (ctx.root / "src").is_dir() and "pythonpath" not in ctx.conf.pytest_ini:
+        # a src layout that may not be installed in the environment: what an editable install gives
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ctx.root / "src"), os.environ.get("PYTHONPATH", "")) if p
+        )
     return cmd, env
 
 
@@ -109,6 +115,7 @@ def tests_gate(ctx: GateContext) -> GateOutcome:
     res = proc.run(cmd, ctx.root, limit, env=env)
     details: dict[str, Any] = {
         "command": shlex.join(cmd),
+        "pythonpath": env.get("PYTHONPATH"),
         "python": str(python),
         "environment": ctx.env.source,
     }
