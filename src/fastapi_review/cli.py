@@ -250,7 +250,7 @@ def review_cmd(
         outputs.append(str(sarif_out))
     failure = gate_failures(result, fail_on, new_code_only)
     if term is not None:
-        print_summary(term, result, outputs)
+        print_summary(term, result, outputs, verdict=not only_files)
         if fail_on is not None:
             if failure:
                 term.text(f"gate failed: {failure}", "bold red")

@@ -141,21 +141,29 @@ def _loc(path: str | None, line: int | None) -> str:
     return path or "project"
 
 
-def summary_lines(review: Review, outputs: list[str], worst: int = WORST) -> list[Line]:
-    """Recommendation, scores, findings by severity, the worst findings, gates, files written."""
+def summary_lines(
+    review: Review, outputs: list[str], worst: int = WORST, verdict: bool = True
+) -> list[Line]:
+    """Recommendation, scores, findings by severity, the worst findings, gates, files written.
+
+    `verdict=False` leaves out the recommendation and gates (a review of a few files, as the
+    pre-commit hook runs it, has findings but no verdict of its own).
+    """
     s = review.scores
     active = review.active_findings
     suppressed = len(review.findings) - len(active)
-    out: list[Line] = [
-        [
-            (review.recommendation, VERDICT_STYLE.get(review.recommendation, "bold")),
-            (f"  overall {s.overall}/5", "bold"),
-            (
-                f"  (requirements {s.requirements}, tests {s.tests}, quality {s.quality})",
-                "",
-            ),
-        ]
-    ]
+    out: list[Line] = []
+    if verdict:
+        out.append(
+            [
+                (review.recommendation, VERDICT_STYLE.get(review.recommendation, "bold")),
+                (f"  overall {s.overall}/5", "bold"),
+                (
+                    f"  (requirements {s.requirements}, tests {s.tests}, quality {s.quality})",
+                    "",
+                ),
+            ]
+        )
     counts: Line = [("findings: ", "")]
     for i, sev in enumerate(Severity):
         n = sum(1 for f in active if f.severity == sev)
@@ -177,7 +185,7 @@ def summary_lines(review: Review, outputs: list[str], worst: int = WORST) -> lis
         )
     if len(active) > worst:
         out.append([(f"  … and {len(active) - worst} more in the report", "dim")])
-    if review.gates:
+    if verdict and review.gates:
         gates: Line = [("gates: ", "")]
         for i, (name, g) in enumerate(sorted(review.gates.items())):
             if i:
@@ -191,13 +199,13 @@ def summary_lines(review: Review, outputs: list[str], worst: int = WORST) -> lis
                 gates.append((f"{name} failed{count}", "red"))
         out.append(gates)
     unverified = [t for t in review.requirements if t.status == "unverified"]
-    if unverified:
+    if verdict and unverified:
         out.append([(f"requirements not verified by measurement: {len(unverified)}", "yellow")])
     for path in outputs:
         out.append([(f"wrote {path}", "dim")])
     return out
 
 
-def print_summary(term: Terminal, review: Review, outputs: list[str]) -> None:
-    for line in summary_lines(review, outputs):
+def print_summary(term: Terminal, review: Review, outputs: list[str], verdict: bool = True) -> None:
+    for line in summary_lines(review, outputs, verdict=verdict):
         term.line(line)
