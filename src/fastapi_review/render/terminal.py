@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import IO
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TaskID, TextColumn
 from rich.text import Text
 
 from fastapi_review.models import Review, Severity
@@ -76,6 +76,14 @@ class Terminal:
         self.line([(message, style)])
 
 
+class _Seconds(ProgressColumn):
+    """Time of a stage to the hundredth of a second (stages often take less than one)."""
+
+    def render(self, task: Task) -> Text:
+        took = task.finished_time if task.finished else task.elapsed
+        return Text(f"{took or 0.0:6.2f} s", style="yellow")
+
+
 class StageProgress:
     """The `progress(stage, state)` callback of the pipeline, drawn on a Terminal.
 
@@ -94,8 +102,8 @@ class StageProgress:
         if not term.plain:
             self._live = Progress(
                 SpinnerColumn(finished_text="[green]✓[/green]"),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
+                TextColumn("{task.description:<24}"),
+                _Seconds(),
                 console=term.console,
                 transient=False,
             )
