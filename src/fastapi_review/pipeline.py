@@ -15,8 +15,8 @@ from fastapi_review import __version__
 from fastapi_review.design import DesignDoc, read_design
 from fastapi_review.errors import UsageError
 from fastapi_review.index.project import ProjectIndex, build_index
-from fastapi_review.models import ChangeInfo, Finding, Review
-from fastapi_review.probes import GateRun, run_gates
+from fastapi_review.models import ChangeInfo, Review
+from fastapi_review.probes import GateRun, dedupe, run_gates
 from fastapi_review.rules.base import Context
 from fastapi_review.rules.engine import run_rules
 from fastapi_review.suppressions import apply_suppressions
@@ -30,12 +30,6 @@ Progress = Callable[[str, str], None]
 
 def _noop(stage: str, state: str) -> None:
     return None
-
-
-def dedupe(tool_findings: list[Finding], own: list[Finding]) -> list[Finding]:
-    """Drop a tool's finding when one of our rules reports the same category at the same place."""
-    places = {(f.category, f.path, f.line) for f in own}
-    return [f for f in tool_findings if (f.category, f.path, f.line) not in places]
 
 
 def stats(index: ProjectIndex) -> dict[str, int]:
@@ -125,6 +119,7 @@ def run_review(
         timed("gates", t_gates)
     for err in rule_run.errors:
         notes.append(f"rule failed and was skipped: {err}")
+    notes.extend(gate_run.notes)
 
     own = rule_run.findings
     tool = dedupe(gate_run.findings, own)

@@ -266,6 +266,24 @@ def mypy_gate(ctx: GateContext) -> GateOutcome:
                 )
     if res.returncode not in (0, 1) or (res.returncode == 1 and not errors):
         return _unmeasured("mypy", f"mypy failed: {_last_line(res.stderr + res.stdout)}", res)
+    missing = sorted(
+        {
+            m.group(1).split(".")[0]
+            for e in errors
+            if e["code"] == "import-not-found"
+            and (m := re.search(r'module named "([\w.]+)"', e["message"]))
+        }
+    )
+    if missing:
+        # the environment lacks the project's dependencies: every error that follows from
+        # an unresolved import (untyped decorators, Any base classes) would be noise
+        return _unmeasured(
+            "mypy",
+            f"the environment {ctx.env.python} lacks imported packages "
+            f"({', '.join(missing[:6])}{', …' if len(missing) > 6 else ''}); "
+            "pass the project's interpreter with --python",
+            res,
+        )
     real = [e for e in errors if e["code"] not in MYPY_NOISE]
     findings = [
         tool_finding(
