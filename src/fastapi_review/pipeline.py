@@ -12,13 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from fastapi_review import __version__
+from fastapi_review.cache import cache_dir_for, cached_run_rules
 from fastapi_review.design import DesignDoc, read_design
 from fastapi_review.errors import UsageError
 from fastapi_review.index.project import ProjectIndex, build_index
 from fastapi_review.models import ChangeInfo, Review
 from fastapi_review.probes import GateRun, dedupe, run_gates
 from fastapi_review.rules.base import Context
-from fastapi_review.rules.engine import run_rules
 from fastapi_review.suppressions import apply_suppressions
 from fastapi_review.trace import trace_requirements
 from fastapi_review.verdict import decide
@@ -113,10 +113,12 @@ def run_review(
         gates_future = pool.submit(run_gates, ws, index, gates)
         t = time.perf_counter()
         progress("rules", "start")
-        rule_run = run_rules(ctx)
+        rule_run, rules_cached = cached_run_rules(ctx, cache_dir_for(ws))
         timed("rules", t)
         gate_run: GateRun = gates_future.result()
         timed("gates", t_gates)
+    if rules_cached:
+        notes.append("rules: results reused from the cache (nothing they read has changed)")
     for err in rule_run.errors:
         notes.append(f"rule failed and was skipped: {err}")
     notes.extend(gate_run.notes)
