@@ -254,6 +254,10 @@ class LeaksInternals(Rule):
                 return {"id": str(item_id)}
             except SQLAlchemyError as e:
                 raise HTTPException(status_code=503, detail=str(e))  # expect
+
+        async def on_any(request: Request, exc: Exception) -> JSONResponse:
+            body = ErrorBody(message=f"Unexpected: {exc}", code="internal")  # expect
+            return JSONResponse(status_code=500, content=body.model_dump())
         """
     ]
     good: ClassVar[list[Example]] = [
@@ -273,6 +277,12 @@ class LeaksInternals(Rule):
         async def on_error(request: Request, exc: Exception) -> JSONResponse:
             logger.exception("unhandled error: %s", exc)
             return JSONResponse(status_code=500, content={"detail": "Internal server error"})
+
+        async def on_any(request: Request, exc: Exception) -> JSONResponse:
+            reason = f"unhandled {type(exc).__name__}: {exc}"
+            logger.error(reason)
+            body = {"detail": "Internal server error"}
+            return JSONResponse(status_code=500, content=body)
 
         async def load(item_id: int) -> dict[str, str]:
             try:
@@ -323,15 +333,32 @@ class LeaksInternals(Rule):
 
     @staticmethod
     def _sinks(fn: Function, http_facing: bool) -> Iterator[ast.AST]:
-        """Responses built anywhere; return values only of routes and exception handlers."""
+        """Responses built anywhere; return values only of routes and exception handlers;
+        and the values of local variables these use (`body = Error(detail=f"{exc}")`)."""
+        assigned: dict[str, list[ast.expr]] = {}
+        direct: list[ast.AST] = []
         for sub in own_nodes(fn.node):
             if isinstance(sub, ast.Return) and sub.value is not None:
                 if http_facing:
-                    yield sub.value
+                    direct.append(sub.value)
             elif isinstance(sub, ast.Call):
                 name = (dotted(sub.func) or "").rsplit(".", 1)[-1]
                 if name in RESPONSE_CALLS:
-                    yield sub
+                    direct.append(sub)
+            elif isinstance(sub, ast.Assign | ast.AnnAssign) and sub.value is not None:
+                targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        assigned.setdefault(t.id, []).append(sub.value)
+        seen: set[str] = set()
+        queue = list(direct)
+        while queue:
+            sink = queue.pop()
+            yield sink
+            for n in ast.walk(sink):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in seen:
+                    seen.add(n.id)
+                    queue.extend(assigned.get(n.id, []))
 
 
 def _takes_request(fn: Function) -> bool:

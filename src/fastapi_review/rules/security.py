@@ -61,19 +61,32 @@ def _docstring_ids(tree: ast.Module) -> set[int]:
     return out
 
 
+# wrappers whose first argument (or `default=`) is the value itself
+VALUE_WRAPPERS = ("Field", "SecretStr", "SecretBytes", "Secret")
+
+
+def _unwrap_default(value: ast.expr | None) -> ast.expr | None:
+    """The literal behind `Field("x")`, `Field(default=SecretStr("x"))`, `SecretStr("x")`."""
+    for _ in range(3):
+        if not isinstance(value, ast.Call):
+            break
+        if (dotted(value.func) or "").rsplit(".", 1)[-1] not in VALUE_WRAPPERS:
+            break
+        value = (
+            value.args[0]
+            if value.args
+            else next((k.value for k in value.keywords if k.arg == "default"), None)
+        )
+    return value
+
+
 def _secret_assignments(module: Module) -> Iterator[tuple[str, ast.Constant]]:
     """(name, literal) for every `name = "..."`, `name: T = "..."`, `f(name="...")`,
     `{"name": "..."}` and `def f(name="...")` in a module."""
     for node in ast.walk(module.tree):
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            value = node.value
-            if isinstance(value, ast.Call) and (dotted(value.func) or "").endswith("Field"):
-                value = (
-                    value.args[0]
-                    if value.args
-                    else next((k.value for k in value.keywords if k.arg == "default"), None)
-                )
+            value = _unwrap_default(node.value)
             for t in targets:
                 name = (
                     t.id
@@ -139,11 +152,13 @@ class HardcodedSecret(Rule):
     bad: ClassVar[list[Example]] = [
         {
             "app/config.py": """
+                from pydantic import SecretStr
                 from pydantic_settings import BaseSettings
 
                 class Settings(BaseSettings):
                     database_url: str = "postgresql+asyncpg://orders:S3cr3t-pw@db.internal:5432/orders"  # expect
                     jwt_secret_key: str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"  # expect
+                    admin_api_key: SecretStr = SecretStr("adm-4Kq9Zt7Wx2")  # expect
             """,
             "app/clients.py": """
                 STRIPE_API_KEY = "sk_live_51HqLyjWDarjtT1zdp7dcXbn"  # expect
