@@ -92,3 +92,19 @@ def test_bad_design_files(tmp_path: Path, content: bytes, message: str) -> None:
     p.write_bytes(content)
     with pytest.raises(UsageError, match=message):
         check_design(p)
+
+
+def test_relative_python_is_made_absolute_without_leaving_the_venv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "m.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "env" / "bin").mkdir(parents=True)
+    real = tmp_path / "real-python"
+    real.write_text("", encoding="utf-8")
+    (tmp_path / "env" / "bin" / "python").symlink_to(real)
+    monkeypatch.chdir(tmp_path)
+    ws = open_workspace(Path("proj"), python=Path("env/bin/python"))
+    assert ws.python == tmp_path / "env" / "bin" / "python"
+    with pytest.raises(UsageError, match="interpreter not found"):
+        open_workspace(Path("proj"), python=Path("env/bin/nope"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -168,8 +169,11 @@ def open_workspace(
     design_path = find_design(root, config, design)
     if design_path is not None:
         check_design(design_path)
-    if python is not None and not python.exists():
-        raise UsageError(f"--python interpreter not found: {python}")
+    if python is not None:
+        if not python.exists():
+            raise UsageError(f"--python interpreter not found: {python}")
+        # absolute, but not resolved: a venv's python is a symlink out of the venv
+        python = Path(os.path.abspath(python))
     change = read_change(root, base)
     return Workspace(
         root=root,
