@@ -54,6 +54,35 @@ def test_router_queries_reported_at_the_query() -> None:
     ]
 
 
+CRUD_ROUTER = """
+from fastapi import APIRouter
+from sqlmodel import Session, select
+
+from app.models import Item
+
+router = APIRouter()
+
+
+@router.put("/items/{item_id}")
+def update_item(session: Session, item_id: int, title: str) -> Item:
+    item = session.get(Item, item_id)
+    item.title = title
+    session.add(item)
+    session.commit()
+    session.refresh(item)
+    return item
+"""
+
+
+def test_one_finding_per_router_function_at_its_first_query() -> None:
+    files = {"app/api/routes/items.py": CRUD_ROUTER, "app/models.py": "class Item:\n    id: int\n"}
+    found = run_example(LayerViolation, files)
+    assert [(f.path, f.line) for f in found] == [
+        ("app/api/routes/items.py", at(files, "app/api/routes/items.py", "session.get(")),
+    ]
+    assert "session.get(...)` and 2 more database call(s)" in found[0].message
+
+
 def test_services_and_repositories_imports() -> None:
     files = {
         "app/api/items.py": ROUTER,

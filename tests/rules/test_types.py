@@ -57,3 +57,16 @@ def test_one_finding_per_function_naming_what_is_missing() -> None:
     assert "`session`" in found[1].message and "return type" in found[1].message
     assert "`*args`, `**kwargs`" in found[2].message
     assert all(f.severity.value == "HIGH" for f in found)
+
+
+def test_migrations_at_any_depth_are_not_reported() -> None:
+    migration = "from alembic import op\n\n\ndef upgrade():\n    op.drop_table('x')\n"
+    env = "from alembic import context\n\n\ndef run_migrations_online():\n    return None\n"
+    files = {
+        "app/alembic/versions/abc_init.py": migration,
+        "src/svc/db/migrations/env.py": env,
+        "tools/env.py": env,
+        "app/util.py": "def helper(x):\n    return x\n",
+    }
+    found = [(f.path, f.line) for f in run_example(MissingAnnotations, files)]
+    assert found == [("app/util.py", 1)]

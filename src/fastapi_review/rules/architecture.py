@@ -12,13 +12,13 @@ from fastapi_review.index.symbols import Function, Module
 from fastapi_review.models import Finding
 from fastapi_review.rules.api import own_nodes
 from fastapi_review.rules.base import Context, Example, Rule
+from fastapi_review.rules.types import is_migration
 
 QUERY_METHODS = {"execute", "scalar", "scalars", "stream", "stream_scalars", "exec"}
 SESSION_ONLY_METHODS = {"get", "add", "add_all", "delete", "merge", "refresh", "flush"}
 SESSION_NAMES = {"session", "db", "db_session", "conn", "connection", "async_session"}
 ALLOWED_FASTAPI_IN_SERVICES = {"fastapi.concurrency", "fastapi.encoders"}
 PROBE_WORDS = ("health", "ready", "readiness", "live", "liveness", "ping", "probe")
-MIGRATION_DIRS = ("migrations/", "alembic/")
 
 
 def _session_names(fn: Function) -> tuple[set[str], set[str]]:
@@ -73,8 +73,8 @@ class LayerViolation(Rule):
     category = "arch.layer-violation"
     what = """
         Router -> service -> repository broken: a router module that runs database queries
-        itself (`session.execute(...)`, `session.scalar(...)`, `session.get(...)` — reported
-        at the query); a service or repository module that imports FastAPI (HTTP concerns;
+        itself (`session.execute(...)`, `session.scalar(...)`, `session.get(...)` — one
+        finding per router function, at its first query); a service or repository module that imports FastAPI (HTTP concerns;
         `fastapi.concurrency` is allowed); a service or repository that imports a router.
         Layers come from `[tool.fastapi-review] layers`. Health and readiness probes that
         ping the database are not reported.
@@ -178,6 +178,7 @@ class LayerViolation(Rule):
             if _is_probe(fn, route_paths.get(fn.fqname, [])):
                 continue
             typed, looks = _session_names(fn)
+            calls: list[tuple[int, str]] = []
             for node in own_nodes(fn.node):
                 if not (
                     isinstance(node, ast.Call)
@@ -188,15 +189,21 @@ class LayerViolation(Rule):
                 receiver, method = node.func.value.id, node.func.attr
                 is_query = method in QUERY_METHODS and (receiver in typed or receiver in looks)
                 is_session_op = method in SESSION_ONLY_METHODS and receiver in typed
-                if not (is_query or is_session_op):
-                    continue
-                yield self.finding(
-                    ctx,
-                    module.path,
-                    node.lineno,
-                    f"Router function `{fn.name}` queries the database itself "
-                    f"(`{receiver}.{method}(...)`) instead of going through a service",
-                )
+                if is_query or is_session_op:
+                    calls.append((node.lineno, f"{receiver}.{method}(...)"))
+            if not calls:
+                continue
+            # one finding per router function, at its first database call
+            calls.sort()
+            line, first = calls[0]
+            more = f" and {len(calls) - 1} more database call(s)" if len(calls) > 1 else ""
+            yield self.finding(
+                ctx,
+                module.path,
+                line,
+                f"Router function `{fn.name}` queries the database itself "
+                f"(`{first}`{more}) instead of going through a service",
+            )
 
     def _bad_imports(self, ctx: Context, module: Module, layer: str) -> Iterator[Finding]:
         for line, src, names in _import_nodes(module):
@@ -267,7 +274,7 @@ class Complexity(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         limits = ctx.config.thresholds
         for module in ctx.index.source_modules:
-            if module.path.startswith(MIGRATION_DIRS):
+            if is_migration(module):
                 continue
             for fn in module.functions:
                 node = fn.node

@@ -10,7 +10,17 @@ from fastapi_review.index.symbols import Function, Module
 from fastapi_review.models import Finding
 from fastapi_review.rules.base import Context, Example, Rule
 
-GENERATED_DIRS = ("migrations/", "alembic/")
+MIGRATION_SEGMENTS = {"migrations", "alembic"}
+
+
+def is_migration(module: Module) -> bool:
+    """An Alembic environment or revision script: under a `migrations/` or `alembic/`
+    directory at any depth (`app/alembic/versions/...`), or importing `alembic` itself."""
+    if MIGRATION_SEGMENTS & set(module.path.split("/")[:-1]):
+        return True
+    return any(
+        target == "alembic" or target.startswith("alembic.") for target in module.imports.values()
+    )
 
 
 def _is_public(module: Module, fn: Function) -> bool:
@@ -98,13 +108,28 @@ class MissingAnnotations(Rule):
             "tests/test_total.py": """
                 def test_total(client):
                     assert client
-            """
+            """,
+            "app/alembic/versions/e2412789c190_init.py": """
+                from alembic import op
+
+                def upgrade():
+                    op.create_table("item")
+
+                def downgrade():
+                    op.drop_table("item")
+            """,
+            "db/env.py": """
+                from alembic import context
+
+                def run_migrations_online():
+                    context.run_migrations()
+            """,
         },
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for module in ctx.index.source_modules:
-            if module.path.startswith(GENERATED_DIRS):
+            if is_migration(module):
                 continue
             for fn in module.functions:
                 if not _is_public(module, fn):
