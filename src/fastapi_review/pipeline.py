@@ -139,7 +139,12 @@ def run_review(
     findings.sort(key=lambda f: f.sort_key())
 
     scores, recommendation = decide(
-        traced.traced, findings, gate_run.gates, gate_run.coverage, ws.config
+        traced.traced,
+        findings,
+        gate_run.gates,
+        gate_run.coverage,
+        ws.config,
+        test_count=len(index.tests),
     )
     if not ws.change.git:
         notes.append(f"change: {ws.change.reason}")

@@ -83,15 +83,18 @@ def score_tests(
     gates: dict[str, GateResult],
     findings: list[Finding],
     config: Config,
+    test_count: int | None = None,
 ) -> Dimension:
     tests_gate = gates.get("tests")
     test_findings = [f for f in findings if _group(f) == "tests" and not f.suppressed]
     serious = [f for f in test_findings if f.severity.rank >= Severity.HIGH.rank]
-    if tests_gate is not None and tests_gate.measured and tests_gate.details.get("collected") == 0:
+    if test_count == 0:
+        return Dimension(1, "tests missing: the project has no test function")
+    if tests_gate is not None and tests_gate.measured and tests_gate.details.get("tests") == 0:
         return Dimension(1, "tests missing: pytest collected no test")
     if not coverage.measured or coverage.overall is None:
         reason = coverage.reason or (tests_gate.reason if tests_gate else None) or "tests not run"
-        if tests_gate is not None and tests_gate.details.get("collected") == 0:
+        if tests_gate is not None and tests_gate.details.get("tests") == 0:
             return Dimension(1, "tests missing")
         return Dimension(
             3, f"not measured: {reason}; {_counts(test_findings)} from static test analysis"
@@ -112,7 +115,9 @@ def score_tests(
     if service is not None:
         notes.append(f"service layer {service:.1f}%")
     failed = (
-        int((tests_gate.details.get("failed", 0) or 0) + (tests_gate.details.get("errors", 0) or 0))
+        int(
+            (tests_gate.details.get("failed", 0) or 0) + (tests_gate.details.get("errored", 0) or 0)
+        )
         if tests_gate
         else 0
     )
@@ -169,10 +174,11 @@ def decide(
     gates: dict[str, GateResult],
     coverage: CoverageMetrics,
     config: Config,
+    test_count: int | None = None,
 ) -> tuple[Scores, Recommendation]:
     active = [f for f in findings if not f.suppressed]
     req = score_requirements(traced, active)
-    tests = score_tests(coverage, gates, active, config)
+    tests = score_tests(coverage, gates, active, config, test_count)
     quality = score_quality(gates, active)
     overall = round((req.score + tests.score + quality.score) / 3, 1)
     scores = Scores(

@@ -68,6 +68,11 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# areas that only apply when the project has a database / routes (Kafka areas start with "k")
+DB_AREAS = {"sessions", "n1", "migrations", "tx", "pagination"}
+API_AREAS = {"response", "input", "status", "health", "leak"}
+
+
 @dataclass
 class Row:
     issue: str
@@ -163,8 +168,8 @@ def build_view(review: Review) -> dict[str, object]:
     if tg is not None and tg.measured:
         d = tg.details
         strengths.append(
-            f"{d.get('passed', 0)} of {d.get('collected', '?')} tests pass "
-            f"({d.get('failed', 0)} failed, {d.get('errors', 0)} errors, {d.get('skipped', 0)} skipped)"
+            f"{d.get('passed', 0)} of {d.get('tests', 0)} tests pass "
+            f"({d.get('failed', 0)} failed, {d.get('errored', 0)} errors, {d.get('skipped', 0)} skipped)"
         )
     kinds = inventory.get("kinds") if isinstance(inventory, dict) else None
     if isinstance(kinds, dict):
