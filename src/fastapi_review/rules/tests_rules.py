@@ -36,6 +36,22 @@ FRAMEWORK_ERRORS = {"HTTPException", "RequestValidationError", "ValidationError"
 _CHECKER = re.compile(r"^(assert|check|verify|expect|ensure|validate)", re.IGNORECASE)
 
 
+def is_pytest_test(tf: TestFunction) -> bool:
+    """Whether pytest collects this function as a test: not a fixture (`@pytest.fixture`
+    named `test_user`), not defined in a `conftest.py` (pytest collects no tests there)."""
+    if tf.module.path.rsplit("/", 1)[-1] == "conftest.py":
+        return False
+    for dec in tf.function.node.decorator_list:
+        text = dotted(dec.func if isinstance(dec, ast.Call) else dec) or ""
+        if text.rsplit(".", 1)[-1] == "fixture":
+            return False
+    return True
+
+
+def pytest_tests(index: ProjectIndex) -> list[TestFunction]:
+    return [tf for tf in index.tests if is_pytest_test(tf)]
+
+
 # --- the inventory -----------------------------------------------------------------------
 def _module_of(index: ProjectIndex, qname: str) -> Module | None:
     parts = qname.split(".")
@@ -157,7 +173,7 @@ class Inventory:
 
 def build_inventory(index: ProjectIndex, config: Config) -> Inventory:
     inv = Inventory(kinds={k: [] for k in KINDS})
-    for tf in index.tests:
+    for tf in pytest_tests(index):
         for kind in classify(index, config, tf):
             inv.kinds[kind].append(tf)
     sources = [m for m in index.source_modules if m.functions or m.classes]
@@ -182,12 +198,12 @@ def test_inventory(index: ProjectIndex, config: Config) -> dict[str, Any]:
     counts = inv.counts()
     missing = [k for k in inv.needed if not _present(inv, k)]
     return {
-        "tests": len(index.tests),
-        "async_tests": sum(1 for t in index.tests if t.is_async),
+        "tests": len(pytest_tests(index)),
+        "async_tests": sum(1 for t in pytest_tests(index) if t.is_async),
         "kinds": counts,
         "needed": inv.needed,
         "missing": missing,
-        "without_assertions": sum(1 for t in index.tests if not _has_assertion(index, t)),
+        "without_assertions": sum(1 for t in pytest_tests(index) if not _has_assertion(index, t)),
     }
 
 
@@ -330,13 +346,34 @@ class AsyncTestNeverAwaited(Rule):
                     assert 1 == 1
             """,
         },
+        {
+            "tests/conftest.py": """
+                import pytest
+
+                @pytest.fixture
+                async def test_user(pool):
+                    return await pool.create_user("u")
+            """,
+            "tests/test_users.py": """
+                import pytest
+
+                @pytest.fixture
+                async def test_order(test_user):
+                    return {"user": test_user}
+
+                pytestmark = pytest.mark.asyncio
+
+                async def test_login(test_user) -> None:
+                    assert test_user
+            """,
+        },
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         mode, _ = _pytest_conf(ctx.index)
         if mode is not None and mode.strip().strip("\"'").lower() == "auto":
             return
-        for tf in ctx.index.tests:
+        for tf in pytest_tests(ctx.index):
             if not tf.is_async or set(tf.markers) & (ASYNC_MARKERS | SKIP_MARKERS):
                 continue
             if any("anyio" in str(f) for f in tf.fixtures):
@@ -398,7 +435,7 @@ class TestWithoutAssertion(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for tf in ctx.index.tests:
+        for tf in pytest_tests(ctx.index):
             if set(tf.markers) & SKIP_MARKERS or _has_assertion(ctx.index, tf):
                 continue
             yield self.finding(
