@@ -362,6 +362,10 @@ class CallGraph:
         base = func.value if isinstance(func, ast.Attribute) else func
         while isinstance(base, ast.Attribute | ast.Call):
             base = base.value if isinstance(base, ast.Attribute) else base.func
+        if isinstance(base, ast.Name) and base.id == head and head not in fn.local_types:
+            outer = self._closure_target(fn, head)
+            if outer:
+                return f"{outer}{sep}{rest}"
         if (
             isinstance(base, ast.Name)
             and base.id == head
@@ -395,6 +399,47 @@ class CallGraph:
                 if t:
                     return f"{t}()"
         return target
+
+    def bound_names(self, fn: Function) -> set[str]:
+        """Names `fn` binds itself: parameters, assignment targets, nested defs."""
+        args = fn.node.args
+        out = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        out |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        for sub in [fn.node, *self.own_nodes(fn)]:
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                out.add(sub.id)
+            elif isinstance(sub, ast.Nonlocal | ast.Global):
+                out.difference_update(sub.names)
+            for child in ast.iter_child_nodes(sub):
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    out.add(child.name)
+        return out
+
+    def _closure_target(self, fn: Function, name: str) -> str | None:
+        """What a free name of a nested function means in an enclosing function.
+
+        `consumer` created in `start()` and polled in `start.loop()` is typed by `start`'s
+        locals; `loop` called by bare name from a sibling is `start.loop`.
+        """
+        own = self.index.functions.get(f"{fn.fqname}.{name}")
+        if own is not None:
+            return own.fqname  # a def nested in `fn` itself
+        if name in self.bound_names(fn):
+            return None
+        qual = fn.qualname
+        while "." in qual:
+            qual = qual.rsplit(".", 1)[0]
+            outer = self.index.functions.get(f"{fn.module}.{qual}")
+            if outer is None:
+                return None  # a method: the class body is not a closure scope
+            if name in outer.local_types:
+                return outer.local_types[name]
+            nested = self.index.functions.get(f"{outer.fqname}.{name}")
+            if nested is not None:
+                return nested.fqname
+            if name in self.bound_names(outer):
+                return None
+        return None
 
     def _class_of(self, fn: Function) -> ClassInfo | None:
         if not fn.class_name:
@@ -660,3 +705,53 @@ def qualified_call(graph: CallGraph, fn: Function, call: Call) -> str | None:
     if head.endswith("()"):
         return None
     return f"{spelled(head)}.{meth}"
+
+
+_INTERFACE_BASES = {"Protocol", "ABC", "ABCMeta"}
+
+
+def is_stub(fn: Function) -> bool:
+    """A body with nothing to run: docstring, `...`, `pass`, `raise NotImplementedError`."""
+    for stmt in fn.node.body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring or `...`
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if dotted(exc) == "NotImplementedError":
+                continue
+        return False
+    return True
+
+
+def implementations(index: ProjectIndex, method: Function) -> list[Function]:
+    """The project methods a call to an interface stub dispatches to.
+
+    `method` must be a stub of a Protocol / ABC class (or an `@abstractmethod`). The
+    candidates are the same-named, non-stub methods of its project subclasses and, for a
+    Protocol, of every project class that defines all the Protocol's methods (structural
+    typing). Nothing when `method` has a body of its own.
+    """
+    if not method.class_name or not is_stub(method):
+        return []
+    cls = index.classes.get(method.fqname.rsplit(".", 1)[0])
+    if cls is None:
+        return []
+    last = {b.rsplit(".", 1)[-1] for b in cls.bases}
+    abstract = any((dotted(d) or "").endswith("abstractmethod") for d in method.node.decorator_list)
+    protocol = "Protocol" in last
+    if not (last & _INTERFACE_BASES or abstract):
+        return []
+    wanted = {n for n in cls.methods if not n.startswith("__")}
+    out: list[Function] = []
+    subclasses = {c.fqname for c in index.subclasses_of(cls.fqname)}
+    for other in index.classes.values():
+        if other is cls or index.modules[other.path].is_test:
+            continue
+        impl = other.methods.get(method.name)
+        if impl is None or is_stub(impl):
+            continue
+        if other.fqname in subclasses or (protocol and wanted <= set(other.methods)):
+            out.append(impl)
+    return sorted(out, key=lambda f: f.fqname)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
+from fastapi_review.index.callgraph import is_stub
 from fastapi_review.index.kafka import KafkaClient, KafkaSend
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, dotted
@@ -1182,7 +1183,7 @@ _NOT_SIDE_EFFECT = re.compile(
 _SESSION_HINT = re.compile(r"session|db|uow|outbox|repo|crud|store|dao|table", re.IGNORECASE)
 
 
-def _side_effect(ix: ProjectIndex, fn: Function, call: ast.Call) -> bool:
+def _side_effect(ix: ProjectIndex, fn: Function, call: ast.Call, depth: int = 0) -> bool:
     name = func_name(call)
     if not name or _NOT_SIDE_EFFECT.search(name) or is_logging(call):
         return False
@@ -1198,8 +1199,126 @@ def _side_effect(ix: ProjectIndex, fn: Function, call: ast.Call) -> bool:
     if name == "insert" and recv is None:
         return True
     if _CREATE_NAMES.match(name):
+        callee = resolve_call(ix, fn, call)
+        if callee is not None and not is_stub(callee):
+            # a project function: judged by what it does, not by its name (`add_months`)
+            return _effectful(ix, callee, depth + 1)
+        if callee is not None:
+            return True  # a stub (interface, placeholder): the name is all there is
         # an unknown free function: stay quiet
-        return recv is not None or resolve_call(ix, fn, call) is not None
+        return recv is not None
+    return False
+
+
+def _effectful(ix: ProjectIndex, fn: Function, depth: int) -> bool:
+    """Does `fn` (or a project function it calls) write, insert or publish?"""
+    if depth > 3:
+        return False
+    for node in walk(fn.node.body):
+        if not isinstance(node, ast.Call):
+            continue
+        if func_name(node) in {"execute", "commit", "flush"} or _side_effect(ix, fn, node, depth):
+            return True
+        if (
+            _is_awaited(fn, node)
+            and resolve_call(ix, fn, node) is None
+            and not is_logging(node)
+            and func_name(node) != "sleep"
+        ):
+            return True  # awaited I/O outside the project (HTTP, broker, driver)
+    return False
+
+
+_READ_CALLS = frozenset(
+    {"get", "get_one", "scalar", "scalar_one", "scalar_one_or_none", "first", "one"}
+)
+_PERSIST_CALLS = frozenset({"commit", "flush"})
+_GUARD_WORDS = re.compile(r"version|sequence|(^|_)seq(_|$)|offset|processed|last_event", re.I)
+
+
+def _loaded_names(stmts: Region) -> set[str]:
+    """Local names bound to a loaded record: `x = await repo.get(...)`, `x = res.scalar_one()`."""
+    out: set[str] = set()
+    for node in walk(stmts):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            value = node.value
+            loaded = any(isinstance(n, ast.Await) for n in ast.walk(value)) or (
+                isinstance(value, ast.Call) and func_name(value) in _READ_CALLS
+            )
+            if loaded:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                out |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return out
+
+
+def _relative_update(stmts: Region) -> ast.stmt | ast.Call | None:
+    """A read-modify-write of stored state: `rec.n += 1`, `rec.end = f(rec.end)`,
+    `update(T).values(n=T.n + 1)` — applying it twice gives another result."""
+    loaded = _loaded_names(stmts)
+    derived: dict[str, set[tuple[str, str]]] = {}  # local -> stored attributes it was read from
+    for node in walk(stmts):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            tgt = node.targets[0]
+            reads = {
+                (a.value.id, a.attr)
+                for a in ast.walk(node.value)
+                if isinstance(a, ast.Attribute)
+                and isinstance(a.value, ast.Name)
+                and a.value.id in loaded
+            }
+            if isinstance(tgt, ast.Name) and reads:
+                derived[tgt.id] = reads
+            elif (
+                isinstance(tgt, ast.Attribute)
+                and isinstance(tgt.value, ast.Name)
+                and tgt.value.id in loaded
+            ):
+                key = (tgt.value.id, tgt.attr)
+                via = set().union(*(derived.get(n, set()) for n in names_in(node.value)))
+                if key in reads or key in via:
+                    return node
+        elif (
+            isinstance(node, ast.AugAssign)
+            and isinstance(node.target, ast.Attribute)
+            and isinstance(node.target.value, ast.Name)
+            and node.target.value.id in loaded
+        ):
+            return node
+        elif isinstance(node, ast.Call) and func_name(node) == "values":
+            for k in node.keywords:
+                if k.arg and any(
+                    isinstance(a, ast.Attribute) and a.attr == k.arg
+                    for a in ast.walk(k.value)
+                    if not isinstance(k.value, ast.Attribute)
+                ):
+                    return node
+    return None
+
+
+def _persists(ix: ProjectIndex, fn: Function) -> bool:
+    """`fn` commits or flushes a DB session (a consumer's offset commit does not count)."""
+    return any(
+        isinstance(n, ast.Call)
+        and func_name(n) in _PERSIST_CALLS
+        and not consumer_api_call(ix, fn, n)
+        for n in walk(fn.node.body)
+    )
+
+
+def _state_guard(stmts: Region) -> bool:
+    """A comparison against an event id, version or sequence before applying the event."""
+    for node in walk(stmts):
+        if isinstance(node, ast.Compare):
+            for sub in ast.walk(node):
+                name = (
+                    sub.attr
+                    if isinstance(sub, ast.Attribute)
+                    else sub.id
+                    if isinstance(sub, ast.Name)
+                    else ""
+                )
+                if name and (_EVENT_KEY.search(name) or _GUARD_WORDS.search(name)):
+                    return True
     return False
 
 
@@ -1351,8 +1470,8 @@ class ConsumerIdempotency(Rule):
             while stack:
                 step, covered = stack.pop()
                 region = step.region
-                covered = covered or _dedup_evidence(ix, step.fn, region)
-                effects = [
+                covered = covered or _dedup_evidence(ix, step.fn, region) or _state_guard(region)
+                effects: list[ast.stmt | ast.Call] = [
                     s.node
                     for s in sites(region)
                     if isinstance(s.node, ast.Call)
@@ -1360,6 +1479,10 @@ class ConsumerIdempotency(Rule):
                     and not s.in_finally
                     and _side_effect(ix, step.fn, s.node)
                 ]
+                if not effects and step is not root:
+                    update = _relative_update(region)
+                    if update is not None and any(_persists(ix, f) for f in step.chain):
+                        effects = [update]
                 if effects:
                     if (
                         not covered
@@ -1368,17 +1491,22 @@ class ConsumerIdempotency(Rule):
                         and not any(
                             _callee_upserts(ix, step.fn, c) or _unique_event_column(ix, c)
                             for c in effects
+                            if isinstance(c, ast.Call)
                         )
                     ):
                         reported.add(step.fn.fqname)
+                        first = effects[0]
+                        if isinstance(first, ast.Call):
+                            what = f"writes/publishes ({ast.unparse(first.func)})"
+                        else:
+                            what = f"updates stored state relative to its old value (line {first.lineno})"
                         yield self.finding(
                             ctx,
                             step.fn.path,
                             step.fn.line,
-                            f"{step.fn.name}() writes/publishes "
-                            f"({ast.unparse(effects[0].func)}) without a deduplication "
+                            f"{step.fn.name}() {what} without a deduplication "
                             "check: a redelivered message repeats the side effect",
-                            evidence=ctx.line_text(step.fn.path, effects[0].lineno),
+                            evidence=ctx.line_text(step.fn.path, first.lineno),
                         )
                     continue
                 for child in children.get(id(step), []):

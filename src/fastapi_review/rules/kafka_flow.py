@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from fastapi_review.index.callgraph import implementations
 from fastapi_review.index.kafka import CLIENT_CLASSES, KafkaClient, KafkaSend
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Call, Function, Module, call_chain_text, dotted
@@ -444,13 +445,17 @@ def processing_steps(ix: ProjectIndex, loop: ConsumeLoop, max_depth: int = 6) ->
             if is_logging(call) or consumer_api_call(ix, step.fn, call):
                 continue
             callee = resolve_call(ix, step.fn, call)
-            if callee is None or callee.fqname in seen or is_dlq_name(callee.qualname):
+            if callee is None:
                 continue
-            seen.add(callee.fqname)
-            taint = propagate(callee.node.body, callee_taint(callee, call, step.tainted))
-            child = Step(callee, callee.node.body, taint, [*step.chain, callee], step, call)
-            out.append(child)
-            queue.append(child)
+            # a Protocol / ABC stub runs one of its implementations
+            for target in implementations(ix, callee) or [callee]:
+                if target.fqname in seen or is_dlq_name(target.qualname):
+                    continue
+                seen.add(target.fqname)
+                taint = propagate(target.node.body, callee_taint(target, call, step.tainted))
+                child = Step(target, target.node.body, taint, [*step.chain, target], step, call)
+                out.append(child)
+                queue.append(child)
     return out
 
 
