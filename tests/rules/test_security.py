@@ -77,3 +77,27 @@ def test_insecure_config() -> None:
         ("app/main.py", at(files, "app/main.py", "FastAPI(debug=True)")),
         ("app/main.py", at(files, "app/main.py", "app.add_middleware(")),
     ]
+
+
+def test_secrets_of_test_and_development_settings_are_low() -> None:
+    files = {
+        "app/core/settings/test.py": (
+            "from pydantic import SecretStr\n"
+            "from pydantic_settings import BaseSettings\n\n\n"
+            "class TestAppSettings(BaseSettings):\n"
+            '    secret_key: SecretStr = SecretStr("test_secret")\n'
+        ),
+        "app/config.py": (
+            "from pydantic_settings import BaseSettings\n\n\n"
+            "class LocalSettings(BaseSettings):\n"
+            '    jwt_secret: str = "dev-only-9f8e7d"\n\n\n'
+            "class Settings(BaseSettings):\n"
+            '    jwt_secret: str = "9f8e7d6c5b4a3928"\n'
+        ),
+    }
+    found = sorted((f.path, f.line, f.severity) for f in run_example(HardcodedSecret, files))
+    assert found == [
+        ("app/config.py", 5, Severity.LOW),
+        ("app/config.py", 9, Severity.CRITICAL),
+        ("app/core/settings/test.py", 6, Severity.LOW),
+    ]

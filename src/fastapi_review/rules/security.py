@@ -27,6 +27,33 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1"}
 WEAK_LOCAL_PASSWORDS = {"password", "pass", "postgres", "secret", "admin", "test", "guest"}
 
 
+# settings classes and modules for a non-production environment (`TestAppSettings`,
+# `settings/development.py`): their debug flags and sample secrets are meant for that environment
+NON_PROD_WORDS = {"test", "tests", "testing", "dev", "development", "local"}
+
+
+def _words(name: str) -> set[str]:
+    return {w.lower() for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name) if w}
+
+
+def non_production(module_path: str, class_name: str | None = None) -> bool:
+    """A module (`settings/test.py`, `config_dev.py`) or class (`DevSettings`) for a
+    development or test environment."""
+    stem = module_path.rsplit("/", 1)[-1].removesuffix(".py")
+    return bool(NON_PROD_WORDS & (_words(stem) | _words(class_name or "")))
+
+
+def _class_at(tree: ast.Module, line: int) -> str | None:
+    """The innermost class that contains `line`."""
+    found: str | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.lineno <= line <= (
+            node.end_lineno or node.lineno
+        ):
+            found = node.name  # ast.walk is breadth-first: inner classes come later
+    return found
+
+
 def is_secret_name(name: str) -> bool:
     words = [w for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name) if w]
     if not words:
@@ -234,12 +261,15 @@ class HardcodedSecret(Rule):
                 if len(value) < 6 or " " in value.strip():
                     continue  # not a credential: a label, a header name, a sentence
                 reported.add(id(const))
+                env = non_production(module.path, _class_at(module.tree, const.lineno))
                 yield self.finding(
                     ctx,
                     module.path,
                     const.lineno,
-                    f"`{name}` has a hard-coded secret value",
+                    f"`{name}` has a hard-coded secret value"
+                    + (" (in development/test settings)" if env else ""),
                     evidence=ctx.line_text(module.path, const.lineno).replace(value, "***"),
+                    severity=Severity.LOW if env else None,
                 )
 
 
@@ -315,7 +345,21 @@ class InsecureConfig(Rule):
         )
         public = FastAPI()
         public.add_middleware(CORSMiddleware, allow_origins=["*"])
-        """
+        """,
+        {
+            "app/core/settings/development.py": """
+                from app.core.settings.base import AppSettings
+
+                class DevAppSettings(AppSettings):
+                    debug: bool = True
+            """,
+            "app/core/settings/base.py": """
+                from pydantic_settings import BaseSettings
+
+                class AppSettings(BaseSettings):
+                    debug: bool = False
+            """,
+        },
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -350,6 +394,8 @@ class InsecureConfig(Rule):
         for settings in ctx.index.settings.values():
             if ctx.index.modules[settings.cls.path].is_test:
                 continue
+            if non_production(settings.cls.path, settings.cls.name):
+                continue  # `DevSettings.debug = True` is what a development profile is for
             for field_name, default in settings.fields.items():
                 if field_name.lower() == "debug" and default is True:
                     yield self.finding(
