@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -232,6 +233,10 @@ def build_index(
     paths, skipped = discover(root, include or [], exclude or [])
     index.skipped.extend(skipped)
     for rel in paths:
+        special = _not_regular(root, rel)
+        if special is not None:
+            index.skipped.append(special)
+            continue
         src = read_source(root, rel)
         if isinstance(src, SkippedFile):
             index.skipped.append(src)
@@ -251,6 +256,18 @@ def build_index(
     kafka.collect(index)
     tests.collect(index)
     return index
+
+
+def _not_regular(root: Path, rel: str) -> SkippedFile | None:
+    """A FIFO, socket or device named *.py: reading it could block forever, so skip it."""
+    try:
+        mode = (root / rel).stat().st_mode
+    except OSError as exc:
+        return SkippedFile(path=rel, reason=f"not readable: {exc.strerror or exc}")
+    if stat.S_ISREG(mode):
+        return None
+    kind = "named pipe (FIFO)" if stat.S_ISFIFO(mode) else "not a regular file"
+    return SkippedFile(path=rel, reason=f"{kind}: not read")
 
 
 def _add_module(index: ProjectIndex, src: SourceFile, tree: ast.Module) -> None:
