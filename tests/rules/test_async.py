@@ -454,3 +454,74 @@ def test_sequential_awaits_only_for_independent_http_calls() -> None:
     found = hits(SequentialAwaitsInLoop, files)
     assert where(found) == [("app/client.py", 13)]
     assert found[0].severity is Severity.LOW
+
+
+def test_closure_variables_and_nested_defs_are_resolved(tmp_path: Path) -> None:
+    # the consumer is created by the outer function and polled by the nested loop
+    files = {
+        "app/consumer.py": """
+            import asyncio
+
+            from confluent_kafka import Consumer
+
+            async def start() -> asyncio.Task[None]:
+                consumer = Consumer({"group.id": "g"})
+
+                async def loop() -> None:
+                    while True:
+                        msg = consumer.poll(1.0)
+                        print(msg)
+
+                return asyncio.create_task(loop())
+
+            async def shadowed(consumer: object) -> None:
+                async def inner() -> None:
+                    consumer = object()
+                    consumer.poll(1.0)
+
+                await inner()
+        """
+    }
+    assert where(hits(BlockingCallInAsync, files)) == [("app/consumer.py", 10)]
+    ix = _index(tmp_path, files)
+    graph = call_graph(ix)
+    start = ix.functions["app.consumer.start"]
+    assert "app.consumer.start.loop" in {e.callee.fqname for e in graph.callees(start)}
+
+
+def test_session_held_only_by_a_plain_repository_leaks() -> None:
+    files = {
+        "app/db.py": """
+            from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+            engine = create_async_engine("postgresql+asyncpg://db/app", pool_size=5)
+            factory = async_sessionmaker(engine)
+
+            class Repo:
+                def __init__(self, session: AsyncSession) -> None:
+                    self.session = session
+
+            class UnitOfWork:
+                def __init__(self, session: AsyncSession) -> None:
+                    self.session = session
+
+                async def close(self) -> None:
+                    await self.session.close()
+
+            async def leak() -> None:
+                session = factory()
+                repo = Repo(session)
+                await repo.session.commit()
+
+            async def closed_by_wrapper() -> None:
+                session = factory()
+                uow = UnitOfWork(session)
+                await uow.close()
+
+            def repo_factory() -> Repo:
+                session = factory()
+                repo = Repo(session)
+                return repo
+        """
+    }
+    assert where(hits(UnmanagedSession, files)) == [("app/db.py", 18)]

@@ -470,3 +470,54 @@ def test_sql_built_with_formatting() -> None:
     assert where(found) == [("app/crud.py", n) for n in (8, 9, 10, 16)]
     assert all(f.category == "security.injection" for f in found)
     assert all(f.severity is Severity.CRITICAL for f in found)
+
+
+def test_attribute_chains_and_iterated_scalars() -> None:
+    # `self.repo.session.commit()` is a session commit; `scalars()` iterated is every row
+    files = {
+        "app/models.py": """
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+            class Base(DeclarativeBase):
+                pass
+
+            class Parcel(Base):
+                __tablename__ = "parcels"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                status: Mapped[str]
+        """,
+        "app/service.py": """
+            from aiokafka import AIOKafkaProducer
+            from fastapi import APIRouter
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.models import Parcel
+
+            router = APIRouter()
+
+            class Repo:
+                def __init__(self, session: AsyncSession) -> None:
+                    self.session = session
+
+                async def all(self) -> list[Parcel]:
+                    result = await self.session.scalars(select(Parcel))
+                    return list(result)
+
+            class Service:
+                def __init__(self, repo: Repo, producer: AIOKafkaProducer) -> None:
+                    self.repo = repo
+                    self.producer = producer
+
+                async def deliver(self, parcel: Parcel) -> None:
+                    parcel.status = "delivered"
+                    await self.repo.session.commit()
+                    await self.producer.send_and_wait("parcels", b"{}")
+
+            @router.get("/parcels")
+            async def parcels(session: AsyncSession) -> list[int]:
+                return [p.id for p in await Repo(session).all()]
+        """,
+    }
+    assert where(hits(CommitThenPublish, files)) == [("app/service.py", 25)]
+    assert where(hits(UnboundedListQuery, files)) == [("app/service.py", 15)]

@@ -237,3 +237,130 @@ def test_deserializer_dicts_validated_by_a_model_stay_quiet(tmp_path: Path) -> N
     assert keys(findings(raw, ["KAF006"])) == {("KAF006", "app/w.py", 16)}
     typed = write(tmp_path / "typed", {"app/w.py": source.format(use="print(Order(**payload))")})
     assert findings(typed, ["KAF006"]) == []
+
+
+CONSUMER_WITH_PROTOCOL = """\
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import BaseModel
+
+
+class Payment(BaseModel):
+    event_id: str
+    account_id: str
+    version: int
+
+
+class Handler(Protocol):
+    async def apply(self, event: Payment) -> None: ...
+
+
+async def run(consumer: AIOKafkaConsumer, handler: Handler) -> None:
+    try:
+        async for msg in consumer:
+            await handler.apply(Payment.model_validate_json(msg.value))
+            await consumer.commit()
+    finally:
+        await consumer.stop()
+"""
+
+HANDLER = """\
+from app.dates import add_months
+
+
+class Renewals:
+    def __init__(self, sessions) -> None:
+        self._sessions = sessions
+
+    async def apply(self, event) -> None:
+        async with self._sessions() as session:
+            account = await session.get(object, event.account_id)
+{guard}            end = account.paid_until
+            account.paid_until = add_months(end, 1)
+            await session.commit()
+"""
+
+DATES = """\
+def add_months(value: int, months: int) -> int:
+    return value + months
+"""
+
+
+def test_protocol_dispatch_and_read_modify_write_update(tmp_path: Path) -> None:
+    # the consume loop calls a Protocol stub; the implementation renews relative to the
+    # stored value and commits: a redelivery renews twice
+    plain = write(
+        tmp_path / "plain",
+        {
+            "app/consumer.py": CONSUMER_WITH_PROTOCOL,
+            "app/renewals.py": HANDLER.format(guard=""),
+            "app/dates.py": DATES,
+        },
+    )
+    found = findings(plain, ["KAF005"])
+    assert keys(found) == {("KAF005", "app/renewals.py", 8)}
+    assert "relative to its old value (line 12)" in found[0].message
+    # a version/sequence guard before applying is deduplication
+    guarded = write(
+        tmp_path / "guarded",
+        {
+            "app/consumer.py": CONSUMER_WITH_PROTOCOL,
+            "app/renewals.py": HANDLER.format(
+                guard="            if event.version <= account.version:\n                return\n"
+            ),
+            "app/dates.py": DATES,
+        },
+    )
+    assert findings(guarded, ["KAF005"]) == []
+
+
+def test_pure_project_helper_named_add_is_not_a_side_effect(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "p",
+        {
+            "app/consumer.py": CONSUMER_WITH_PROTOCOL,
+            "app/renewals.py": (
+                "from app.dates import add_months\n\n\n"
+                "class Renewals:\n"
+                "    async def apply(self, event) -> None:\n"
+                "        print(add_months(event.version, 1))\n"
+            ),
+            "app/dates.py": DATES,
+        },
+    )
+    assert findings(root, ["KAF005"]) == []
+
+
+def test_except_in_a_loop_over_the_batch_drops_the_message(tmp_path: Path) -> None:
+    # `for msg in batch` is not a retry loop: logging and moving on loses the message
+    root = write(
+        tmp_path / "p",
+        {
+            "app/consumer.py": (
+                "import logging\n"
+                "from aiokafka import AIOKafkaConsumer\n"
+                "from pydantic import BaseModel\n\n"
+                "log = logging.getLogger(__name__)\n\n\n"
+                "class Scan(BaseModel):\n"
+                "    event_id: str\n\n\n"
+                "async def store(scan: Scan) -> None:\n"
+                "    await scan_table_upsert(scan)\n\n\n"
+                "async def scan_table_upsert(scan: Scan) -> None: ...\n\n\n"
+                "async def run(consumer: AIOKafkaConsumer) -> None:\n"
+                "    try:\n"
+                "        while True:\n"
+                "            batch = await consumer.getmany(timeout_ms=500)\n"
+                "            for _tp, messages in batch.items():\n"
+                "                for msg in messages:\n"
+                "                    try:\n"
+                "                        await store(Scan.model_validate_json(msg.value))\n"
+                "                    except Exception:\n"
+                '                        log.exception("scan failed")\n'
+                "                    await consumer.commit()\n"
+                "    finally:\n"
+                "        await consumer.stop()\n"
+            )
+        },
+    )
+    assert keys(findings(root, ["KAF004"])) == {("KAF004", "app/consumer.py", 27)}

@@ -388,6 +388,15 @@ class CallGraph:
                     return f"{t}.{func.attr}"
         if (
             fn.class_name
+            and target.startswith(("self.", "cls."))
+            and isinstance(func, ast.Attribute)
+        ):
+            # self.repo.session.commit: follow the attribute types through project classes
+            t = self._attr_chain_type(fn, func.value)
+            if t:
+                return f"{t}.{func.attr}"
+        if (
+            fn.class_name
             and isinstance(func, ast.Call)
             and isinstance(func.func, ast.Attribute)
             and isinstance(func.func.value, ast.Name)
@@ -440,6 +449,25 @@ class CallGraph:
             if name in self.bound_names(outer):
                 return None
         return None
+
+    def _attr_chain_type(self, fn: Function, expr: ast.expr) -> str | None:
+        """The type of `self.a.b...` (two or more attributes), through project classes."""
+        attrs: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            attrs.append(expr.attr)
+            expr = expr.value
+        if not (isinstance(expr, ast.Name) and expr.id in {"self", "cls"}) or len(attrs) < 2:
+            return None
+        cls = self._class_of(fn)
+        t: str | None = None
+        for attr in reversed(attrs):
+            if cls is None:
+                return None
+            t = self.attr_type(cls, attr)
+            if not t:
+                return None
+            cls = self.index.class_(t)
+        return t
 
     def _class_of(self, fn: Function) -> ClassInfo | None:
         if not fn.class_name:

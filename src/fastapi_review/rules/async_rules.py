@@ -886,7 +886,7 @@ class UnmanagedSession(Rule):
                     if kind is None:
                         continue
                     var = sub.targets[0].id
-                    if _is_managed(fn.node, var):
+                    if _is_managed(fn.node, var, _plain_wrappers(graph, fn)):
                         continue
                     yield self.finding(
                         ctx,
@@ -920,7 +920,33 @@ def _mentions(expr: ast.expr | None, var: str) -> bool:
     return False
 
 
-def _is_managed(fn_node: ast.AST, var: str) -> bool:
+def _plain_wrappers(graph: CallGraph, fn: Function) -> dict[int, ast.expr]:
+    """`repo = Repo(session)` where `Repo` is a project class that cannot close anything
+    (no close/aclose/`__aexit__`): call node id -> the local name the wrapper is bound to."""
+    out: dict[int, ast.expr] = {}
+    for sub in graph.own_nodes(fn):
+        if not (
+            isinstance(sub, ast.Assign)
+            and len(sub.targets) == 1
+            and isinstance(sub.targets[0], ast.Name)
+            and isinstance(sub.value, ast.Call)
+        ):
+            continue
+        call = next((c for c in fn.calls if c.node is sub.value), None)
+        cls = graph.index.class_(graph.target_of(fn, call)) if call is not None else None
+        if cls is None:
+            continue
+        names = set(cls.methods)
+        for base in cls.bases:
+            parent = graph.index.class_(base)
+            names |= set(parent.methods) if parent is not None else {"close"}  # unknown base
+        if not names & {*_CLOSERS, "__aexit__", "__exit__", "__del__"}:
+            out[id(sub.value)] = sub.targets[0]
+    return out
+
+
+def _is_managed(fn_node: ast.AST, var: str, wrappers: dict[int, ast.expr] | None = None) -> bool:
+    wrappers = wrappers or {}
     for sub in _own_nodes(fn_node):
         if isinstance(sub, ast.AsyncWith | ast.With):
             if any(_mentions(item.context_expr, var) for item in sub.items):
@@ -934,7 +960,12 @@ def _is_managed(fn_node: ast.AST, var: str) -> bool:
                 return True
             # handed to something else (a registry, an exit stack, a constructor)
             if any(_mentions(a, var) for a in [*sub.args, *(k.value for k in sub.keywords)]):
-                return True
+                wrapper = wrappers.get(id(sub))
+                if wrapper is None or not isinstance(wrapper, ast.Name):
+                    return True
+                # a plain repository holding it: managed only if the wrapper escapes
+                if _is_managed(fn_node, wrapper.id):
+                    return True
         elif isinstance(sub, ast.Return | ast.Yield | ast.YieldFrom):
             if _mentions(sub.value, var):
                 return True

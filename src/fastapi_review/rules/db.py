@@ -1075,7 +1075,7 @@ class EngineWithoutPoolSettings(Rule):
 
 _BOUNDED = {"limit", "offset", "slice", "fetch", "paginate", "first", "one", "one_or_none"}
 _BOUNDED |= {"scalar_one", "scalar_one_or_none", "scalar", "get", "exists", "count"}
-_MANY = {"all", "fetchall", "partitions"}
+_MANY = {"all", "fetchall", "partitions", "scalars"}  # scalars(): every row, iterated
 
 
 class UnboundedListQuery(Rule):

@@ -1071,7 +1071,15 @@ class NoDeadLetter(Rule):
                 or any(resolve_call(ix, step.fn, c) for c in _work_calls(ix, step.fn, node.body))
             ):
                 continue
-            in_retry_loop = bool(s.loops) and id(s.loops[-1]) not in consume_nodes
+            inner = s.loops[-1] if s.loops else None
+            in_retry_loop = (
+                inner is not None
+                and id(inner) not in consume_nodes
+                # `for msg in batch`: the next iteration is the next message, not a retry
+                and not (
+                    isinstance(inner, ast.For | ast.AsyncFor) and mentions(inner.iter, step.tainted)
+                )
+            )
             for h in node.handlers:
                 if is_stop_handler(h):
                     continue
