@@ -31,7 +31,8 @@ def test_ruff_security_codes_with_low_bandit_twins_are_plain_lint() -> None:
     assert ruff_category("S603") == "quality.lint"  # subprocess without shell
     assert ruff_category("S105") == "security.hardcoded-secret"
     assert ruff_category("S608") == "security.injection"
-    assert ruff_category("S104") == "security.insecure-config"
+    assert ruff_category("S104") == "quality.lint"  # binding 0.0.0.0 in a container
+    assert ruff_category("S113") == "security.insecure-config"
 
 
 def test_noqa_with_the_ruff_twin_code_suppresses_bandit() -> None:
@@ -61,6 +62,10 @@ def test_bandit_password_checks() -> None:
     shell = _bandit(
         "B602", "subprocess call with shell=True", "17 run(cmd, shell=True)\n", sev="HIGH"
     )
+    bind = _bandit(
+        "B104", "Possible binding to all interfaces.", '17 addr = "0.0.0.0"\n', sev="MEDIUM"
+    )
+    assert not bandit_reported(bind)
     assert not bandit_reported(sentence)
     assert not bandit_reported(marked)
     assert bandit_reported(real)

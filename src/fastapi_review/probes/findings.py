@@ -12,7 +12,8 @@ Policy (precision first):
   password checks (B105/B106/B107, LOW severity in bandit) at MEDIUM+ confidence.
 - pip-audit: one security.vulnerable-dependency finding per vulnerable package.
 - Ruff S-codes whose Bandit twin is a LOW-severity check (S101 assert, S110/S112 try-except-pass,
-  S311 random, S403/S404 imports, S603/S607 subprocess arguments) are plain lint, as Bandit's own
+  S311 random, S403/S404 imports, S603/S607 subprocess arguments) and S104/B104 (binding
+  0.0.0.0, what a service in a container does) are plain lint / not reported, as Bandit's own
   LOW issues are not reported.
 - Bandit secrets: a line the project marked `# noqa: S105` (Ruff's twin code) or bare `# noqa`
   is suppressed; a "password" literal with whitespace is a message, not a credential.
@@ -38,7 +39,10 @@ MYPY_NOISE = {"import-untyped", "import-not-found"}
 BANDIT_SECRETS = {"B105", "B106", "B107"}
 _LEVEL = {"UNDEFINED": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 # Ruff flake8-bandit codes whose Bandit check has LOW severity: style, not a vulnerability
-RUFF_LOW_SECURITY = {"S101", "S110", "S112", "S311", "S403", "S404", "S603", "S607"}
+RUFF_LOW_SECURITY = {"S101", "S110", "S112", "S311", "S403", "S404", "S603", "S607", "S104"}
+# Bandit checks that are noise for a containerised web service: binding 0.0.0.0 is how a
+# service in a container accepts traffic (and a host list holding "0.0.0.0" binds nothing)
+BANDIT_NOT_REPORTED = {"B104"}
 FASTAPI_PARAM_CALLS = {
     "Depends",
     "Security",
@@ -136,7 +140,7 @@ def bandit_reported(item: dict[str, Any]) -> bool:
     sev = _LEVEL.get(str(item.get("issue_severity", "")).upper(), 0)
     conf = _LEVEL.get(str(item.get("issue_confidence", "")).upper(), 0)
     test_id = str(item.get("test_id"))
-    if noqa_covers(_source_line(item), test_id):
+    if test_id in BANDIT_NOT_REPORTED or noqa_covers(_source_line(item), test_id):
         return False
     if test_id in BANDIT_SECRETS:
         return conf >= 2 and not _not_a_credential(item)

@@ -341,7 +341,8 @@ class ComposeIncomplete(Rule):
     category = "ops.compose"
     what = """
         In docker-compose.yml / compose.yaml: PostgreSQL or Kafka used by the code but no
-        such service; a PostgreSQL or Kafka service without a `healthcheck`; an application
+        such service; a PostgreSQL or Kafka service without a `healthcheck` when another
+        service (built or depending on others) runs next to it; an application
         service (one with `build:`) that does not wait for them with
         `depends_on: {service: {condition: service_healthy}}`.
     """
@@ -393,7 +394,21 @@ class ComposeIncomplete(Rule):
                     healthcheck:
                       test: ["CMD-SHELL", "pg_isready"]
             """,
-        }
+        },
+        {
+            "app/db.py": """
+                from sqlalchemy.ext.asyncio import create_async_engine
+
+                engine = create_async_engine("postgresql+asyncpg://localhost/app")
+            """,
+            "docker-compose.yml": """
+                services:
+                  postgres_db:
+                    image: postgres:16
+                    ports:
+                      - "5432:5432"
+            """,
+        },
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -426,8 +441,13 @@ class ComposeIncomplete(Rule):
             yield self.finding(
                 ctx, path, top, f"{path} has no Kafka service, but the code uses one"
             )
+        # a healthcheck matters when another service waits for the database or broker; a
+        # compose file that only runs the infrastructure for local development needs none
+        waiters = [
+            n for n, s in specs.items() if n not in infra and ("build" in s or "depends_on" in s)
+        ]
         for name, kind in infra.items():
-            if "healthcheck" not in specs[name]:
+            if waiters and "healthcheck" not in specs[name]:
                 yield self.finding(
                     ctx,
                     path,

@@ -64,9 +64,16 @@ def is_secret_name(name: str) -> bool:
     return last == "key" and len(words) > 1 and words[-2].lower() in KEY_QUALIFIERS
 
 
+# a marker inside a longer value: "change-me-to-a-strong-secret", "passwd-change-me"
+PLACEHOLDER_MARKERS = re.compile(
+    r"change[-_ ]?(?:me|this|it)|replace[-_ ]?(?:me|this)|placeholder|your[-_ ](?:secret|key|token)",
+    re.IGNORECASE,
+)
+
+
 def is_placeholder(value: str) -> bool:
     v = value.strip()
-    return not v or bool(PLACEHOLDERS.match(v))
+    return not v or bool(PLACEHOLDERS.match(v)) or bool(PLACEHOLDER_MARKERS.search(v))
 
 
 def dsn_password(value: str) -> tuple[str, str, str] | None:
@@ -210,6 +217,7 @@ class HardcodedSecret(Rule):
                         ..., description="SQLAlchemy URL, e.g. postgresql+asyncpg://user:pw@host/db"
                     )
                     jwt_secret_key: SecretStr
+                    signing_key: SecretStr = SecretStr("change-me-to-a-long-random-value")
                     admin_password: str = "changeme"
                     api_key: str = ""
                     token_ttl_seconds: int = 3600
