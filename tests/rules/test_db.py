@@ -521,3 +521,73 @@ def test_attribute_chains_and_iterated_scalars() -> None:
     }
     assert where(hits(CommitThenPublish, files)) == [("app/service.py", 25)]
     assert where(hits(UnboundedListQuery, files)) == [("app/service.py", 15)]
+
+
+def test_response_schema_reading_an_unloaded_relationship() -> None:
+    models = """
+        from sqlalchemy import ForeignKey
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+        class Base(DeclarativeBase):
+            pass
+
+        class Member(Base):
+            __tablename__ = "members"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            loans: Mapped[list["Loan"]] = relationship(back_populates="member")
+
+        class Loan(Base):
+            __tablename__ = "loans"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+            member: Mapped[Member] = relationship(back_populates="loans")
+    """
+    schemas = """
+        from pydantic import BaseModel, ConfigDict
+
+        class MemberBrief(BaseModel):
+            model_config = ConfigDict(from_attributes=True)
+            id: int
+
+        class MemberOut(MemberBrief):
+            loans: list[int]
+    """
+    routes = """
+        from fastapi import APIRouter
+        from sqlalchemy import select
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from sqlalchemy.orm import selectinload
+
+        from app.models import Member
+        from app.schemas import MemberBrief, MemberOut
+
+        router = APIRouter()
+
+        @router.get("/members/{member_id}", response_model=MemberOut)
+        async def member(member_id: int, session: AsyncSession) -> Member | None:
+            found = await session.get(Member, member_id)
+            return found
+
+        @router.get("/members/{member_id}/full")
+        async def member_full(member_id: int, session: AsyncSession) -> MemberOut:
+            found = await session.get(Member, member_id)
+            return MemberOut.model_validate(found)
+
+        @router.get("/members/{member_id}/brief", response_model=MemberBrief)
+        async def brief(member_id: int, session: AsyncSession) -> Member | None:
+            found = await session.get(Member, member_id)
+            return found
+
+        @router.get("/members/{member_id}/eager", response_model=MemberOut)
+        async def eager(member_id: int, session: AsyncSession) -> Member | None:
+            stmt = select(Member).options(selectinload(Member.loans))
+            found = await session.get(Member, member_id, options=[selectinload(Member.loans)])
+            return found
+    """
+    found = hits(
+        LazyLoadOnAsyncResult,
+        {"app/models.py": models, "app/schemas.py": schemas, "app/routes.py": routes},
+    )
+    # inherited fields count; a schema without the relationship and eager loads are quiet
+    assert where(found) == [("app/routes.py", 14), ("app/routes.py", 19)]
+    assert "serialised by MemberOut" in found[0].message

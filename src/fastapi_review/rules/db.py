@@ -436,6 +436,22 @@ class LazyLoadOnAsyncResult(Rule):
             return
         refreshed = _refreshed(fn)
         reported: set[tuple[str, str]] = set()
+        for line, var, schema, rel_name in _serialised(index, graph, m, fn, bound):
+            loaded, bound_line, source = bound[var]
+            lazy = loaded.model.relationships[rel_name].lazy
+            if loaded.all_eager or rel_name in loaded.eager or lazy in EAGER_LAZY:
+                continue
+            if refreshed.get((var, rel_name), line) < line or (var, rel_name) in reported:
+                continue
+            reported.add((var, rel_name))
+            yield self.finding(
+                ctx,
+                fn.path,
+                line,
+                f"'{var}' ({loaded.model.cls.name}, from {source} line {bound_line}) is "
+                f"serialised by {schema}, whose field '{rel_name}' reads a lazy relationship "
+                "that was not eagerly loaded: MissingGreenlet under AsyncSession",
+            )
         for sub in sorted(
             (n for n in graph.own_nodes(fn) if isinstance(n, ast.Attribute)),
             key=lambda n: (n.lineno, n.col_offset),
@@ -462,6 +478,79 @@ class LazyLoadOnAsyncResult(Rule):
                 f"'{var}' comes from {source} (line {line}) without eager loading: "
                 "MissingGreenlet under AsyncSession",
             )
+
+
+def _schema_fields(index: ProjectIndex, m: Module, name: str | None) -> tuple[str, set[str]]:
+    """A Pydantic model named in `m` (`Out`, `list[Out]`, `schemas.Out`): its name and
+    field names, inherited ones included. Empty when it is not a project model."""
+    if not name:
+        return "", set()
+    try:
+        expr = ast.parse(name, mode="eval").body
+    except SyntaxError:
+        return "", set()
+    while isinstance(expr, ast.Subscript):  # list[Out], Sequence[Out], Optional[Out]
+        expr = expr.slice
+    text = dotted(expr) if isinstance(expr, ast.Name | ast.Attribute) else None
+    if not text:
+        return "", set()
+    head, _, rest = text.partition(".")
+    base = m.imports.get(head, f"{m.name}.{head}")
+    fq = f"{base}.{rest}" if rest else base
+    fields: set[str] = set()
+    seen: set[str] = set()
+    todo = [fq]
+    while todo:
+        cur = todo.pop()
+        model = index.pydantic_models.get(cur)
+        if model is None or cur in seen:
+            continue
+        seen.add(cur)
+        fields |= set(model.fields)
+        todo.extend(model.cls.bases)
+    return (text, fields) if fq in index.pydantic_models else ("", set())
+
+
+def _serialised(
+    index: ProjectIndex,
+    graph: CallGraph,
+    m: Module,
+    fn: Function,
+    bound: dict[str, tuple[_Loaded, int, str]],
+) -> Iterator[tuple[int, str, str, str]]:
+    """Where a loaded ORM object is turned into a response schema that reads one of its
+    relationships: `return obj` from a route with a response model, `Out.model_validate(obj)`.
+    Yields (line, variable, schema, relationship)."""
+    route = next((r for r in index.routes if r.function is fn), None)
+    route_schema = ("", set[str]())
+    if route is not None:
+        route_schema = _schema_fields(index, m, route.response_model)
+        if not route_schema[1]:
+            route_schema = _schema_fields(index, m, route.return_annotation)
+    for sub in graph.own_nodes(fn):
+        var: str | None = None
+        schema, fields = "", set[str]()
+        if isinstance(sub, ast.Return) and isinstance(sub.value, ast.Name) and route is not None:
+            var = sub.value.id
+            schema, fields = route_schema
+        elif (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute)
+            and sub.func.attr in {"model_validate", "from_orm"}
+            and len(sub.args) == 1
+            and isinstance(sub.args[0], ast.Name)
+        ):
+            var = sub.args[0].id
+            owner = dotted(sub.func.value)
+            schema, fields = _schema_fields(index, m, owner)
+        if var is None or var not in bound or not fields:
+            continue
+        if not isinstance(sub, ast.Return | ast.Call) or sub.lineno <= bound[var][1]:
+            continue
+        if isinstance(sub, ast.Call) and any(k.arg in {"update", None} for k in sub.keywords):
+            continue
+        for rel_name in sorted(fields & set(bound[var][0].model.relationships)):
+            yield sub.lineno, var, schema, rel_name
 
 
 def _refreshed(fn: Function) -> dict[tuple[str, str], int]:
