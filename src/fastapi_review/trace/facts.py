@@ -47,6 +47,7 @@ class Facts:
     migrations: dict[str, str] = field(default_factory=dict)  # path -> text
     exception_handlers: list[Function] = field(default_factory=list)
     test_text: dict[str, str] = field(default_factory=dict)  # test id -> source of the test
+    cache: dict[str, object] = field(default_factory=dict)  # evidence computed on demand
 
     @property
     def has_kafka(self) -> bool:

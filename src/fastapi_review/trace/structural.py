@@ -240,10 +240,18 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
     consumed = facts.consumed.get(topic, [])
     literal = facts.strings.get(topic, [])
     tests = _tests_mentioning(facts, topic)
+    # a literal of the topic counts only when the code does not use the topic the other way
+    # (and only when some consumer's topics, or some send's topic, could not be resolved)
+    open_consumer = any(
+        c.role == "consumer" and not c.topics for c in facts.index.kafka_clients
+    ) or bool(facts.handlers and not facts.consumed)
+    open_send = any(s.topic is None for s in facts.index.kafka_sends)
     if direction == "consumed":
-        sites = consumed or (literal if facts.consumer_modules else [])
+        sites = consumed or (
+            literal if facts.consumer_modules and open_consumer and not produced else []
+        )
     elif direction == "produced":
-        sites = produced or (literal if facts.has_kafka else [])
+        sites = produced or (literal if facts.has_kafka and open_send and not consumed else [])
     else:
         sites = produced or consumed or (literal if facts.has_kafka else [])
     if not sites:
@@ -430,15 +438,44 @@ def trace_model(facts: Facts, req: Requirement) -> Outcome:
     return Outcome("implemented", "ORM model found", evidence)
 
 
+_GENERIC_SCHEMA_WORDS = {
+    w[:6]
+    for w in (
+        "page",
+        "list",
+        "request",
+        "response",
+        "create",
+        "update",
+        "read",
+        "out",
+        "in",
+        "schema",
+        "model",
+        "event",
+        "payload",
+        "body",
+        "result",
+        "item",
+        "detail",
+        "summary",
+        "base",
+        "patch",
+        "public",
+    )
+}
+
+
 def find_schema(facts: Facts, name: str, fields: list[str]) -> PydanticModel | None:
     for pm in facts.index.pydantic_models.values():
         if pm.cls.name == name:
             return pm
     want = set(fields)
     best: tuple[float, PydanticModel | None] = (0.0, None)
-    nw = _words(name)
+    # the domain words of the name must match, not the generic ones (TicketPage ≠ UserPage)
+    nw = _words(name) - _GENERIC_SCHEMA_WORDS
     for pm in facts.index.pydantic_models.values():
-        if not want:
+        if not want or not nw:
             break
         overlap = len(want & set(pm.fields)) / len(want)
         if overlap >= 0.8 and nw & _words(pm.cls.name) and overlap > best[0]:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi_review.index.symbols import Module
 from fastapi_review.models import (
     CoverageMetrics,
     Finding,
@@ -25,6 +26,7 @@ from fastapi_review.models import (
 )
 from fastapi_review.rules.base import Context
 from fastapi_review.trace.concerns import CONCERNS, Env, handler_dedup
+from fastapi_review.trace.evidence import exception_statuses
 from fastapi_review.trace.facts import Facts, build_facts
 from fastapi_review.trace.structural import (
     Outcome,
@@ -83,6 +85,9 @@ def trace_requirements(
         list(findings or []),
         coverage.overall if coverage is not None and measured else None,
         measured,
+        metrics=coverage,
+        gates=dict(gates or {}),
+        requirements=list(requirements),
     )
     out = TraceResult()
     problems: list[tuple[str, str | None, int | None, str, Requirement]] = []
@@ -113,6 +118,7 @@ def trace_requirements(
             o = Outcome("unverified", f"could not be traced: {exc.__class__.__name__}")
         outcomes[req.id] = o
 
+    env.outcomes = outcomes
     # 2. design constraints not enforced by the schemas
     weak = _weak_validation(facts, requirements, problems)
 
@@ -377,6 +383,19 @@ def _trace_prose(
             return rule
         return Outcome("unverified", "no code evidence decides this requirement")
     status = _combine(statuses)
+    if status == "implemented":
+        # every stated concern must be evidenced, and the topics it names must exist
+        undecided = [p.reason for p in parts if p.status == "unverified"]
+        absent = _named_topics_absent(req, requirements, outcomes)
+        if undecided or absent:
+            return Outcome(
+                "unverified",
+                "; ".join(undecided + [f"topic {t} is not used by the code" for t in absent]),
+                list(dict.fromkeys(evidence)),
+                tests,
+            )
+        if not [e for e in evidence if re.search(r":\d+$", e) or not e.startswith(("src", "app"))]:
+            return Outcome("unverified", "no code location evidences this requirement")
     if status == "unverified":
         rule = _rule_evidence(env.facts, req)
         if rule is not None:
@@ -388,6 +407,25 @@ def _trace_prose(
         tests,
         problems if status != "implemented" else [],
     )
+
+
+def _named_topics_absent(
+    req: Requirement, requirements: list[Requirement], outcomes: dict[str, Outcome]
+) -> list[str]:
+    """Topics the requirement names whose own trace found them missing (or renamed)."""
+    low = req.text.lower()
+    named = [
+        r
+        for r in requirements
+        if r.kind == "event"
+        and r.id in outcomes
+        and re.search(
+            rf"(?<![\w.]){re.escape(str(r.details.get('topic', r.key)).lower())}(?![\w-])", low
+        )
+    ]
+    if named and all(outcomes[r.id].status in {"missing", "deviation"} for r in named):
+        return [str(r.details.get("topic", r.key)) for r in named]
+    return []
 
 
 _KINDS: dict[str, tuple[str, ...]] = {
@@ -422,31 +460,200 @@ def _test_kinds(facts: Facts, req: Requirement) -> list[Outcome]:
     return []
 
 
+_RULE_WORDS = re.compile(
+    r"\b(reject\w*|conflict|never|cannot|can't|only|at most|at least|must|unique|once|"
+    r"not allowed|forbidden|read-only|requires?|[45]\d\d)\b",
+    re.I,
+)
+_CODE_NOISE = {
+    "self",
+    "cls",
+    "none",
+    "true",
+    "false",
+    "len",
+    "set",
+    "get",
+    "list",
+    "dict",
+    "str",
+    "int",
+    "isinstance",
+    "data",
+    "value",
+    "result",
+    "exc",
+    "error",
+    "not",
+    "and",
+    "the",
+}
+
+
+def _parts(identifier: str) -> set[str]:
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", identifier)
+    return {_stem(w) for w in words if len(w) >= 3 and w.lower() not in _CODE_NOISE}
+
+
+def _guard_words(node: ast.If, m: Module) -> tuple[set[str], set[str], str | None]:
+    """(exact identifiers, word stems) of an `if` test, and the exception class it raises."""
+    exact: set[str] = set()
+    for n in ast.walk(node.test):
+        if isinstance(n, ast.Name):
+            exact.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            exact.add(n.attr)
+    raised = next(
+        (
+            n.exc
+            for stmt in node.body
+            for n in ast.walk(stmt)
+            if isinstance(n, ast.Raise) and n.exc is not None
+        ),
+        None,
+    )
+    exc_name = None
+    if raised is not None:
+        target = raised.func if isinstance(raised, ast.Call) else raised
+        exc_name = ast.unparse(target).rsplit(".", 1)[-1]
+    stems = set().union(*(_parts(x) for x in exact)) if exact else set()
+    return exact, stems, exc_name
+
+
 def _rule_evidence(facts: Facts, req: Requirement) -> Outcome | None:
-    """A domain rule (`... rejected with 409`) is evidenced by a guarded raise on its terms."""
-    terms = [t for t in re.findall(r"`([A-Za-z_][\w]*)`", req.text)]
-    if not terms:
-        # code spans were dropped from the text: use identifiers with an underscore or all caps
-        terms = re.findall(r"\b([a-z]+_[a-z_]+|[A-Z]{3,})\b", req.text)
-    if not terms:
+    """A domain rule (`... rejected with 409`, `at most once`) evidenced by a guarded raise.
+
+    The guard must name the rule's code terms exactly, or two of its nouns between the
+    test and the raised exception; a stated status must be the exception's status.
+    """
+    terms = set(re.findall(r"`([A-Za-z_][\w]*)`", req.text)) or set(
+        re.findall(r"\b([a-z]+_[a-z_]+|[A-Z][A-Z_]{2,})\b", req.text)
+    )
+    sentence = {
+        _stem(w)
+        for w in re.findall(r"[A-Za-z]{3,}", req.text)
+        if w.lower() not in _CODE_NOISE and w.lower() not in _STOP
+    }
+    clears = _cleared_fields(facts, req, terms, sentence)
+    if clears is not None:
+        return clears
+    if not _RULE_WORDS.search(req.text):
         return None
-    wanted = {t.lower() for t in terms}
+    statuses = {int(x) for x in re.findall(r"\b([45]\d\d)\b", req.text)}
+    mapping = {
+        fq.rsplit(".", 1)[-1]: code for fq, (code, _site) in exception_statuses(facts).items()
+    }
+    best: tuple[int, str, int, str] | None = None  # (score, path, line, exception)
     for m in facts.index.source_modules:
         for node in ast.walk(m.tree):
             if not isinstance(node, ast.If):
                 continue
-            test = ast.unparse(node.test).lower()
-            if not any(re.search(rf"\b{re.escape(t)}\b", test) for t in wanted):
+            exact, stems, exc = _guard_words(node, m)
+            if exc is None:
                 continue
-            if any(isinstance(n, ast.Raise) for stmt in node.body for n in ast.walk(stmt)):
-                tests = _tests_for_words(facts, wanted)
+            if statuses and exc in mapping and mapping[exc] not in statuses:
+                continue
+            unique = re.search(
+                r"at most once|unique|duplicate|distinct", req.text, re.I
+            ) and re.search(r"len\((\w+)\)\s*!=\s*len\(set\(", ast.unparse(node.test))
+            nouns = len(sentence & (stems | _parts(exc)))
+            in_test = len(sentence & stems)
+            score = 0
+            if terms and terms & exact:
+                score = 100 + len(terms & exact) * 10 + nouns
+            elif unique and sentence & stems:
+                score = 50 + nouns
+            elif in_test >= 2:
+                score = nouns
+            if score and (best is None or score > best[0]):
+                best = (score, m.path, node.lineno, exc)
+    if best is None:
+        return None
+    tests = _tests_for_words(facts, {t.lower() for t in terms} or set())
+    return Outcome(
+        "implemented",
+        f"the rule is enforced by a guarded raise of {best[3]}",
+        [f"{best[1]}:{best[2]}"],
+        tests,
+    )
+
+
+def _cleared_fields(
+    facts: Facts, req: Requirement, terms: set[str], sentence: set[str]
+) -> Outcome | None:
+    """`... clears X and Y`: a branch on the stated condition sets the fields to None."""
+    if not re.search(r"\b(clears?|reset\w*|nulls?)\b", req.text, re.I) or not terms:
+        return None
+    fields = {t for t in terms if "_" in t or t.islower()}
+    if not fields:
+        return None
+    for m in facts.index.source_modules:
+        for node in ast.walk(m.tree):
+            if not isinstance(node, ast.If):
+                continue
+            cleared = {
+                t.attr
+                for stmt in node.body
+                if isinstance(stmt, ast.Assign)
+                and isinstance(stmt.value, ast.Constant)
+                and stmt.value.value is None
+                for t in stmt.targets
+                if isinstance(t, ast.Attribute)
+            }
+            _exact, stems, _exc = _guard_words(node, m)
+            if fields & cleared and sentence & stems:
                 return Outcome(
                     "implemented",
-                    "the rule is enforced by a guarded raise",
+                    "the stated fields are cleared on the stated transition",
                     [f"{m.path}:{node.lineno}"],
-                    tests,
                 )
     return None
+
+
+_STOP = {
+    "the",
+    "and",
+    "for",
+    "with",
+    "that",
+    "this",
+    "are",
+    "was",
+    "any",
+    "other",
+    "every",
+    "each",
+    "can",
+    "its",
+    "per",
+    "has",
+    "have",
+    "one",
+    "same",
+    "again",
+    "from",
+    "into",
+    "when",
+    "then",
+    "than",
+    "not",
+    "never",
+    "only",
+    "must",
+    "most",
+    "least",
+    "once",
+    "returns",
+    "return",
+    "rejected",
+    "reject",
+    "requires",
+    "require",
+    "conflict",
+    "is",
+    "status",
+    "statuses",
+}
 
 
 def _tests_for_words(facts: Facts, words: set[str]) -> list[str]:
