@@ -45,8 +45,15 @@ def render(cache) -> int:
 """
 
 
+SERVICE = "async def count_items(session) -> int:\n    return 0\n"
+
+
 def test_router_queries_reported_at_the_query() -> None:
-    files = {"app/api/items.py": ROUTER, "app/models.py": "class Item:\n    id: int\n"}
+    files = {
+        "app/api/items.py": ROUTER,
+        "app/models.py": "class Item:\n    id: int\n",
+        "app/services/items.py": SERVICE,
+    }
     found = sorted((f.path, f.line) for f in run_example(LayerViolation, files))
     assert found == [
         ("app/api/items.py", at(files, "app/api/items.py", "await db.get(")),
@@ -81,6 +88,15 @@ def test_one_finding_per_router_function_at_its_first_query() -> None:
         ("app/api/routes/items.py", at(files, "app/api/routes/items.py", "session.get(")),
     ]
     assert "session.get(...)` and 2 more database call(s)" in found[0].message
+
+
+def test_one_finding_when_the_project_has_no_service_layer() -> None:
+    files = {"app/api/items.py": ROUTER, "app/models.py": "class Item:\n    id: int\n"}
+    found = run_example(LayerViolation, files)
+    assert [(f.path, f.line) for f in found] == [
+        ("app/api/items.py", at(files, "app/api/items.py", "await db.get(")),
+    ]
+    assert found[0].message.startswith("The project has no service or repository layer: 2 router")
 
 
 def test_services_and_repositories_imports() -> None:

@@ -77,7 +77,8 @@ class LayerViolation(Rule):
         finding per router function, at its first query); a service or repository module that imports FastAPI (HTTP concerns;
         `fastapi.concurrency` is allowed); a service or repository that imports a router.
         Layers come from `[tool.fastapi-review] layers`. Health and readiness probes that
-        ping the database are not reported.
+        ping the database are not reported. A project with no service or repository layer
+        at all gets one finding (at the first router query) rather than one per route.
     """
     why = """
         Queries in routers bypass the business rules and transactions of the service layer
@@ -164,12 +165,28 @@ class LayerViolation(Rule):
         route_paths: dict[str, list[str]] = {}
         for r in index.routes:
             route_paths.setdefault(r.function.fqname, []).append(r.path)
+        layered = any(
+            layer_of(m.path, ctx.config) in {"service", "repository"}
+            for m in index.source_modules
+            if m.functions or m.classes
+        )
+        in_routers: list[Finding] = []
         for module in index.source_modules:
             layer = layer_of(module.path, ctx.config)
             if layer == "router":
-                yield from self._router_queries(ctx, module, route_paths)
+                in_routers.extend(self._router_queries(ctx, module, route_paths))
             elif layer in {"service", "repository"}:
                 yield from self._bad_imports(ctx, module, layer)
+        if layered or len(in_routers) <= 1:
+            yield from in_routers
+        elif in_routers:
+            # no service or repository layer at all: one design problem, not one per route
+            first = min(in_routers, key=lambda f: (f.path or "", f.line or 0))
+            first.message = (
+                f"The project has no service or repository layer: {len(in_routers)} router "
+                f"functions query the database themselves (first here: {first.message})"
+            )
+            yield first
 
     def _router_queries(
         self, ctx: Context, module: Module, route_paths: dict[str, list[str]]
