@@ -110,7 +110,7 @@ def run_review(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gates") as pool:
         progress("gates", "start")
         t_gates = time.perf_counter()
-        gates_future = pool.submit(run_gates, ws, index, gates)
+        gates_future = pool.submit(run_gates, ws, index, gates, progress)
         t = time.perf_counter()
         progress("rules", "start")
         rule_run, rules_cached = cached_run_rules(ctx, cache_dir_for(ws))

@@ -25,7 +25,7 @@ class GateContext:
     cache_dir: Path | None = None  # where mypy may keep its cache between runs
 
     def timeout(self, gate: str) -> float:
-        return self.config.timeouts.tests if gate == "tests" else self.config.timeouts.default
+        return self.config.timeouts.for_gate(gate)
 
     def rel(self, filename: str) -> str:
         """A tool's file name as a path relative to the project root (posix)."""

@@ -79,7 +79,12 @@ def _run_one(name: str, fn: GateFn, ctx: GateContext) -> GateOutcome:
     return out
 
 
-def run_gates(ws: Workspace, index: ProjectIndex, only: Iterable[str] | None = None) -> GateRun:
+def run_gates(
+    ws: Workspace,
+    index: ProjectIndex,
+    only: Iterable[str] | None = None,
+    progress: Callable[[str, str], None] | None = None,
+) -> GateRun:
     """Every gate, concurrently; each appears in `gates`, measured or with the reason why not."""
     started = time.monotonic()
     run = GateRun()
@@ -108,7 +113,10 @@ def run_gates(ws: Workspace, index: ProjectIndex, only: Iterable[str] | None = N
             (Path(tmp) / name).mkdir()
             contexts[name] = dataclasses.replace(base, scratch=Path(tmp) / name)
         with ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="gate") as pool:
-            futures = {n: pool.submit(_run_one, n, GATE_FUNCS[n], contexts[n]) for n in names}
+            futures = {
+                n: pool.submit(_run_with_progress, n, GATE_FUNCS[n], contexts[n], progress)
+                for n in names
+            }
             outcomes = {n: f.result() for n, f in futures.items()}
     for name in GATES:
         if name not in outcomes:
@@ -125,6 +133,21 @@ def run_gates(ws: Workspace, index: ProjectIndex, only: Iterable[str] | None = N
     run.test_inventory = _inventory(index, ws)
     run.wall_s = round(time.monotonic() - started, 2)
     return run
+
+
+def _run_with_progress(
+    name: str,
+    fn: GateFn,
+    ctx: GateContext,
+    progress: Callable[[str, str], None] | None,
+) -> GateOutcome:
+    if progress is not None:
+        progress(f"gate:{name}", "start")
+    try:
+        return _run_one(name, fn, ctx)
+    finally:
+        if progress is not None:
+            progress(f"gate:{name}", "done")
 
 
 def _inventory(index: ProjectIndex, ws: Workspace) -> dict[str, Any]:
