@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -85,6 +86,42 @@ class MissingResponseModel(Rule):
 _RAW_BODY_TYPES = {"dict", "Dict", "Any", "typing.Any", "object", "Mapping", "JSON"}
 _REQUEST_READS = {"json", "body", "form"}
 _CREATE_PREFIXES = ("create", "add", "register", "insert", "new")
+# callees that store a new record: `service.create_order(...)`, `repo.add(...)`, `session.add`
+_STORE_PREFIXES = ("create", "add", "insert", "register", "save", "persist")
+_NOT_STORES = {"add_task", "add_header", "add_done_callback", "add_cookie", "add_middleware"}
+_CREATE_MODEL = re.compile(r"(?:^|\.)(?:\w*Create\w*|Create\w*|New[A-Z]\w*)$")
+
+
+def _collection_path(path: str) -> bool:
+    """A path whose last segment names a collection: `/orders`, `/users/{id}/addresses`
+    (plural, not `/status`, `/access` or an action such as `/search`)."""
+    last = path.rstrip("/").rsplit("/", 1)[-1].lower()
+    return (
+        len(last) > 3
+        and last.endswith("s")
+        and not last.endswith(("ss", "us", "is"))
+        and "{" not in last
+    )
+
+
+def _creates(route: Route) -> bool:
+    """A POST that creates a resource: named so (`create_*`, `add_*`, `register_*`), or a POST
+    to a collection path whose body is a create schema (`OrderCreate`, `NewOrder`) or that
+    stores a record (`service.create_order(...)`, `session.add(...)`)."""
+    fn = route.function
+    if fn.name.lower().startswith(_CREATE_PREFIXES):
+        return True
+    if not _collection_path(route.path):
+        return False
+    if any(p.kind == "body" and _CREATE_MODEL.search(p.annotation) for p in route.params):
+        return True
+    for c in fn.calls:
+        method = c.text.rsplit(".", 1)[-1].lower()
+        if "." in c.text and method.startswith(_STORE_PREFIXES) and method not in _NOT_STORES:
+            return True
+    return False
+
+
 _ERROR_KEYS = {"error", "errors", "error_message"}
 
 
@@ -255,7 +292,9 @@ class StatusCode(Rule):
     category = "api.status-code"
     what = """
         A POST route that creates something (handler named `create_*`, `add_*`,
-        `register_*`, ...) without `status_code=201`; a DELETE route that returns no body
+        `register_*`, ...; or a POST to a collection path such as `/orders` whose body is a
+        create schema like `OrderCreate` or that stores a record via `*.create_*()`,
+        `*.add()`, `*.save()`) without `status_code=201`; a DELETE route that returns no body
         without `status_code=204`; a route that returns an error dict (`{"error": ...}`)
         with the default 200. POST actions (`/cancel`, `/release`, `/search`) keep 200.
     """
@@ -287,6 +326,17 @@ class StatusCode(Rule):
         async def delete_item(item_id: int) -> None:
             return None
 
+        class OrderCreate(BaseModel):
+            sku: str
+
+        @router.post("/orders", response_model=Item)  # expect
+        async def place_order(payload: OrderCreate) -> Item:
+            return Item(id=1)
+
+        @router.post("/customers/{customer_id}/addresses", response_model=Item)  # expect
+        async def attach_address(customer_id: int, service: AddressService) -> Item:
+            return await service.create_address(customer_id)
+
         @router.get("/items/{item_id}", response_model=Item)
         async def get_item(item_id: int) -> Item | dict[str, str]:
             if item_id < 0:
@@ -296,7 +346,7 @@ class StatusCode(Rule):
     ]
     good: ClassVar[list[Example]] = [
         """
-        from fastapi import APIRouter, HTTPException, status
+        from fastapi import APIRouter, BackgroundTasks, HTTPException, status
         from pydantic import BaseModel
 
         router = APIRouter()
@@ -311,6 +361,22 @@ class StatusCode(Rule):
         @router.post("/items/{item_id}/cancel", response_model=Item)
         async def cancel_item(item_id: int) -> Item:
             return Item(id=item_id)
+
+        class SearchCreate(BaseModel):
+            text: str
+
+        @router.post("/items/search", response_model=list[Item])
+        async def search_items(query: SearchCreate) -> list[Item]:
+            return []
+
+        @router.post("/notifications/resend", response_model=Item)
+        async def resend(tasks: BackgroundTasks) -> Item:
+            tasks.add_task(print, "x")
+            return Item(id=1)
+
+        @router.post("/emails", status_code=202)
+        async def send_emails(tasks: BackgroundTasks) -> None:
+            tasks.add_task(print, "x")
 
         @router.delete("/items/{item_id}", status_code=204)
         async def delete_item(item_id: int) -> None:
@@ -339,7 +405,7 @@ class StatusCode(Rule):
             if (
                 route.method == "POST"
                 and code in {None, 200}
-                and fn.name.lower().startswith(_CREATE_PREFIXES)
+                and _creates(route)
                 and not _mentions_status(fn, 201)
                 and not _mentions_status(fn, 202)
             ):
