@@ -110,7 +110,14 @@ def _context_topics_missing(env: Env, req: Requirement, direction: str) -> bool:
         and not r.details.get("dlq")
         and r.id in env.outcomes
     ]
-    named = [r for r in events if str(r.details.get("topic", r.key)).lower() in text]
+    named = [
+        r
+        for r in env.requirements
+        if r.kind == "event"
+        and r.id in env.outcomes
+        and (r.details.get("direction") in {direction, None} or r.details.get("dlq"))
+        and str(r.details.get("topic", r.key)).lower() in text
+    ]
     # the topics named, else those of the same section, else all the design's topics
     context = named or [r for r in events if req.section and r.section == req.section] or events
     if not context:
@@ -1355,10 +1362,14 @@ def coverage_target(env: Env, req: Requirement) -> Outcome | None:
         if got + 1e-9 < float(pct):
             below = True
     if below:
-        return Outcome("partial", "; ".join(reasons) + " (below target)", ["coverage"])
+        return Outcome(
+            "partial", "; ".join(reasons) + " (below target)", [f"measured: {reasons[0]}"]
+        )
     if any("not measured" in r for r in reasons):
         return Outcome("unverified", "; ".join(reasons))
-    return Outcome("implemented", "; ".join(reasons) + " (target met)", ["coverage"])
+    return Outcome(
+        "implemented", "; ".join(reasons) + " (target met)", [f"measured: {r}" for r in reasons]
+    )
 
 
 _GATES = [
@@ -1386,7 +1397,7 @@ def gate_passes(env: Env, req: Requirement) -> Outcome | None:
         else:
             status = "partial"
             parts.append(f"{g} failed" + (f" ({res.count} problems)" if res.count else ""))
-    return Outcome(status, "; ".join(parts), [f"gate:{g}" for g in named])
+    return Outcome(status, "; ".join(parts), [f"measured: {p}" for p in parts])
 
 
 def latency(env: Env, req: Requirement) -> Outcome | None:

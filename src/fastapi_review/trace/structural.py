@@ -378,7 +378,18 @@ def trace_model(facts: Facts, req: Requirement) -> Outcome:
             if re.search(rf"['\"]{re.escape(table)}['\"]", text)
         ]
         if in_migration:
-            return Outcome("implemented", "table created by a migration", [in_migration[0]])
+            text = facts.migrations[in_migration[0]]
+            line = next(
+                (
+                    n
+                    for n, ln in enumerate(text.splitlines(), 1)
+                    if re.search(rf"['\"]{re.escape(table)}['\"]", ln)
+                ),
+                1,
+            )
+            return Outcome(
+                "implemented", "table created by a migration", [f"{in_migration[0]}:{line}"]
+            )
         if not facts.index.orm_models:
             return Outcome(
                 "unverified", "no ORM models in the project; the table may be created elsewhere"

@@ -173,7 +173,7 @@ def trace_requirements(
                     req,
                 )
             )
-    out.findings = _findings(ctx, problems)
+    out.findings = _findings(ctx, problems, env.findings)
     return out
 
 
@@ -394,7 +394,7 @@ def _trace_prose(
                 list(dict.fromkeys(evidence)),
                 tests,
             )
-        if not [e for e in evidence if re.search(r":\d+$", e) or not e.startswith(("src", "app"))]:
+        if not [e for e in evidence if re.search(r"^\S+:\d+$", e) or e.startswith("measured:")]:
             return Outcome("unverified", "no code location evidences this requirement")
     if status == "unverified":
         rule = _rule_evidence(env.facts, req)
@@ -707,10 +707,20 @@ def _weak_validation(
 
 # --- findings -------------------------------------------------------------------------------
 def _findings(
-    ctx: Context, problems: list[tuple[str, str | None, int | None, str, Requirement]]
+    ctx: Context,
+    problems: list[tuple[str, str | None, int | None, str, Requirement]],
+    others: list[Finding] | None = None,
 ) -> list[Finding]:
     from fastapi_review.categories import category
 
+    # another rule's finding at the same place already reports the defect: a requirement
+    # finding there restates it for the design and never outranks it
+    at_place: dict[tuple[str, int], Finding] = {}
+    for f in others or []:
+        if f.path and f.line and not f.category.startswith("req.") and not f.suppressed:
+            cur = at_place.get((f.path, f.line))
+            if cur is None or f.severity.rank > cur.severity.rank:
+                at_place[(f.path, f.line)] = f
     out: list[Finding] = []
     seen: set[tuple[str, str | None, int | None, str]] = set()
     for cat, path, line, msg, req in problems:
@@ -720,6 +730,9 @@ def _findings(
             continue
         seen.add(key)
         sev: Severity = category(cat).severity
+        other = at_place.get((path, line)) if path and line else None
+        if other is not None and cat.startswith("req.") and sev.rank > other.severity.rank:
+            sev = other.severity
         ref = f"{req.id}" + (f" ({req.key})" if req.key != req.id else "")
         design_line = f"design line {req.line}: " if req.line else ""
         evidence = ctx.line_text(path, line) or f"{design_line}{req.text[:160]}"
