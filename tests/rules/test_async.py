@@ -525,3 +525,20 @@ def test_session_held_only_by_a_plain_repository_leaks() -> None:
         """
     }
     assert where(hits(UnmanagedSession, files)) == [("app/db.py", 18)]
+
+
+def test_confluent_poll_with_zero_timeout_does_not_block() -> None:
+    files = {
+        "app/events.py": """
+            from confluent_kafka import Producer
+
+            producer = Producer({"bootstrap.servers": "kafka:9092", "acks": "all"})
+
+            async def publish(payload: bytes) -> None:
+                producer.produce("t", payload, on_delivery=print)
+                producer.poll(0)
+                producer.flush(timeout=0.0)
+                producer.flush(5)
+        """
+    }
+    assert where(hits(BlockingCallInAsync, files)) == [("app/events.py", 9)]

@@ -219,6 +219,21 @@ def _shadowed_open(fn: Function, call: Call) -> bool:
     return "open" in names
 
 
+_TIMEOUT_METHODS = frozenset({"poll", "flush", "consume", "list_topics"})
+
+
+def _zero_timeout(name: str, call: Call) -> bool:
+    """confluent-kafka `poll(0)` / `flush(0)`: serves callbacks and returns at once."""
+    owner, _, meth = name.rpartition(".")
+    if not owner.startswith("confluent_kafka.") or meth not in _TIMEOUT_METHODS:
+        return False
+    node = call.node
+    args = [a for a in node.args[:1] if meth != "consume"] or [
+        k.value for k in node.keywords if k.arg == "timeout"
+    ]
+    return bool(args) and isinstance(args[0], ast.Constant) and args[0].value in (0, 0.0)
+
+
 def blocking_sites(ctx: Context) -> list[BlockingSite]:
     index = ctx.index
     graph = call_graph(index)
@@ -233,6 +248,8 @@ def blocking_sites(ctx: Context) -> list[BlockingSite]:
                 if why is None and call.target in ctx.config.blocking_calls:
                     name, why = call.target, "configured blocking call"
                 if why is None or name is None or _shadowed_open(fn, call):
+                    continue
+                if _zero_timeout(name, call):
                     continue
                 out.append(BlockingSite(fn, call, name, why))
     return out
