@@ -34,6 +34,24 @@ CONNECTION_KEYWORDS = {"bootstrap_servers", "url", "base_url", "dsn", "host", "h
 URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
 HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d{2,5}(,[A-Za-z0-9.-]+:\d{2,5})*$")
 GENERATED_DIRS = ("migrations/", "alembic/")
+# URL schemes of infrastructure a service connects to (a module constant with one is config)
+INFRA_SCHEMES = {
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "mssql",
+    "oracle",
+    "cockroachdb",
+    "redis",
+    "rediss",
+    "amqp",
+    "amqps",
+    "kafka",
+    "mongodb",
+    "nats",
+    "memcached",
+}
 
 
 def _env_reads(module: Module) -> Iterator[ast.AST]:
@@ -64,9 +82,47 @@ def _is_generated(path: str) -> bool:
 def _connection_literal(value: ast.expr) -> str | None:
     if isinstance(value, ast.Constant) and isinstance(value.value, str):
         v = value.value.strip()
-        if URL.match(v) or HOST_PORT.match(v):
+        if URL.match(v) or _host_port(v):
             return v
     return None
+
+
+def _host_port(v: str) -> bool:
+    """`kafka:9092`, `10.0.0.5:5432,10.0.0.6:5432` (not a time such as `09:30`)."""
+    return bool(HOST_PORT.match(v)) and any(c.isalpha() or c == "." for c in v.split(":")[0])
+
+
+def _infra_literal(value: ast.expr) -> str | None:
+    """A database / broker / cache URL or a `host:port` (not an http(s) link)."""
+    literal = _connection_literal(value)
+    if literal is None:
+        return None
+    scheme = literal.split("://", 1)[0].lower() if "://" in literal else ""
+    if scheme and scheme.split("+", 1)[0] not in INFRA_SCHEMES:
+        return None
+    return literal
+
+
+def _module_constants(module: Module) -> dict[str, ast.Constant]:
+    """Module-level `NAME = "..."` / `NAME: str = "..."` string constants."""
+    out: dict[str, ast.Constant] = {}
+    for stmt in module.tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        else:
+            continue
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    out[t.id] = value
+    return out
+
+
+def _shown(literal: str) -> str:
+    return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", literal)
 
 
 class NotEnvBased(Rule):
@@ -78,8 +134,10 @@ class NotEnvBased(Rule):
         with no pydantic-settings class at all; `os.getenv` / `os.environ` read outside the
         settings module (scattered configuration); a connection target (URL, `host:port`)
         written as a literal into a client constructor (`create_async_engine("postgresql://…")`,
-        `AIOKafkaProducer(bootstrap_servers="localhost:9092")`). Settings defaults and
-        migrations are not reported.
+        `AIOKafkaProducer(bootstrap_servers="localhost:9092")`), also through a module
+        constant (`DB_URL = "postgresql://…"`; any database, broker or cache URL or
+        `host:port` constant outside the settings module is reported). Settings defaults
+        and migrations are not reported.
     """
     why = """
         Configuration spread over the code cannot be validated at start-up, differs between
@@ -106,6 +164,19 @@ class NotEnvBased(Rule):
 
                 def make_producer() -> AIOKafkaProducer:
                     return AIOKafkaProducer(bootstrap_servers="localhost:9092")  # expect
+            """,
+            "app/db.py": """
+                import httpx
+                from sqlalchemy.ext.asyncio import create_async_engine
+
+                DB_URL = "postgresql+asyncpg://app@db.internal:5432/app"  # expect
+                CACHE_URL = "redis://cache:6379/0"  # expect
+                PAYMENTS_API = "http://payments:8080"  # expect
+
+                engine = create_async_engine(DB_URL)
+
+                def payments() -> httpx.AsyncClient:
+                    return httpx.AsyncClient(base_url=PAYMENTS_API)
             """,
         },
         {
@@ -150,6 +221,11 @@ class NotEnvBased(Rule):
 
                 url = os.environ["DATABASE_URL"]
             """,
+            "app/links.py": """
+                DOCS_URL = "https://docs.example.com/orders"
+                OPENS_AT = "09:30"
+                DEFAULT_PAGE = "/orders"
+            """,
         }
     ]
 
@@ -180,6 +256,8 @@ class NotEnvBased(Rule):
                         "Environment variable read outside the settings class: "
                         f"`{ast.unparse(node)[:80]}`",
                     )
+            constants = _module_constants(module)
+            reported: set[int] = set()
             for node in ast.walk(module.tree):
                 if not isinstance(node, ast.Call):
                     continue
@@ -190,13 +268,31 @@ class NotEnvBased(Rule):
                     k.value for k in node.keywords if k.arg in CONNECTION_KEYWORDS
                 ]
                 for value in values:
+                    via = ""
+                    if isinstance(value, ast.Name) and value.id in constants:
+                        via, value = f" (through `{value.id}`)", constants[value.id]
                     literal = _connection_literal(value)
-                    if literal is None:
+                    if literal is None or value.lineno in reported:
                         continue
-                    shown = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", literal)
+                    reported.add(value.lineno)
                     yield self.finding(
                         ctx,
                         module.path,
                         value.lineno,
-                        f"`{name}` connects to a hard-coded `{shown}` instead of a setting",
+                        f"`{name}` connects to a hard-coded `{_shown(literal)}`{via} "
+                        "instead of a setting",
                     )
+            if module.path in settings_paths:
+                continue  # constants next to the settings class are its defaults
+            for const_name, const in constants.items():
+                literal = _infra_literal(const)
+                if literal is None or const.lineno in reported:
+                    continue
+                reported.add(const.lineno)
+                yield self.finding(
+                    ctx,
+                    module.path,
+                    const.lineno,
+                    f"`{const_name}` hard-codes the connection target `{_shown(literal)}` "
+                    "instead of reading it from the settings",
+                )
