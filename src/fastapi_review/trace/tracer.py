@@ -503,6 +503,8 @@ def _guard_words(node: ast.If, m: Module) -> tuple[set[str], set[str], str | Non
             exact.add(n.id)
         elif isinstance(n, ast.Attribute):
             exact.add(n.attr)
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str) and len(n.value) < 40:
+            exact.add(n.value)
     raised = next(
         (
             n.exc
