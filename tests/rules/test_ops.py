@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from fastapi_review.models import Severity
 from fastapi_review.rules.base import Rule
 from fastapi_review.rules.config_rules import NotEnvBased
 from fastapi_review.rules.examples import example_files, run_example
-from fastapi_review.rules.ops import ComposeIncomplete, NoHealthCheck, PrintLogging, StackVersion
+from fastapi_review.rules.ops import (
+    ComposeIncomplete,
+    NoHealthCheck,
+    PrintLogging,
+    StackVersion,
+    UnstructuredLogging,
+)
 
 
 def at(files: dict[str, str], path: str, needle: str) -> int:
@@ -140,3 +147,39 @@ def test_config_scattered_env_reads_and_literal_targets() -> None:
     found = run_example(NotEnvBased, files)
     assert sorted((f.path, f.line) for f in found) == [("app/db.py", 4), ("app/db.py", 5)]
     assert all("u:p@" not in f.message for f in found)
+
+
+def test_unstructured_logging_is_one_finding_for_the_project() -> None:
+    worker = (
+        "import logging\n\nlog = logging.getLogger(__name__)\n\n\n"
+        "def handle(order_id: int) -> None:\n"
+        '    log.info(f"order {order_id}")\n'
+        '    log.warning("slow %s", order_id)\n'
+    )
+    plain = {"app/worker.py": worker, "app/jobs.py": worker}
+    found = [(f.path, f.line, f.severity) for f in run_example(UnstructuredLogging, plain)]
+    assert found == [("app/jobs.py", 7, Severity.MEDIUM)]
+    structured = {**plain, "app/logs.py": "import structlog\n\nstructlog.configure()\n"}
+    found = sorted(
+        (f.path, f.line, f.severity) for f in run_example(UnstructuredLogging, structured)
+    )
+    assert found == [("app/jobs.py", 7, Severity.LOW), ("app/worker.py", 7, Severity.LOW)]
+
+
+def test_connection_constants_outside_the_settings_module() -> None:
+    files = {
+        "app/settings.py": (
+            "from pydantic_settings import BaseSettings\n\n"
+            'DEFAULT_BROKER = "localhost:9092"\n\n\n'
+            "class Settings(BaseSettings):\n    broker: str = DEFAULT_BROKER\n"
+        ),
+        "app/events.py": (
+            "from kafka import KafkaProducer\n\n"
+            'BROKERS = "kafka-1.internal:9092,kafka-2.internal:9092"\n'
+            'TOPIC = "orders.created"\n'
+            'HOMEPAGE = "https://shop.example.com"\n\n'
+            "producer = KafkaProducer(bootstrap_servers=BROKERS)\n"
+        ),
+    }
+    found = [(f.path, f.line) for f in run_example(NotEnvBased, files)]
+    assert found == [("app/events.py", 3)]

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 import yaml
 
 from fastapi_review.index.project import ProjectIndex
-from fastapi_review.index.symbols import Function, dotted
-from fastapi_review.models import Finding
+from fastapi_review.index.symbols import Function, Module, dotted
+from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context, Example, Rule
 from fastapi_review.rules.pydantic_rules import declared_version
 
@@ -292,6 +292,208 @@ class PrintLogging(Rule):
                     yield self.finding(
                         ctx, module.path, node.lineno, "`print()` used instead of a logger"
                     )
+
+
+# libraries that produce structured (JSON / key-value) records
+STRUCTURED_LOGGING = (
+    "structlog",
+    "pythonjsonlogger",
+    "json_log_formatter",
+    "ecs_logging",
+    "loguru",
+    "logfmter",
+    "logstash",
+    "opentelemetry",
+    "aws_lambda_powertools",
+)
+LOG_LEVELS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+
+
+def _log_calls(module: Module) -> Iterator[ast.Call]:
+    """`logger.info(...)`, `log.error(...)`, `logging.warning(...)`, `self._logger.debug(...)`."""
+    for node in ast.walk(module.tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in LOG_LEVELS
+            and "log" in (dotted(node.func.value) or "").rsplit(".", 1)[-1].lower()
+        ):
+            yield node
+
+
+def _formatted_message(call: ast.Call) -> str | None:
+    """How the message is built when the values are baked into the text, else None."""
+    index = 1 if isinstance(call.func, ast.Attribute) and call.func.attr == "log" else 0
+    if len(call.args) <= index:
+        return None
+    msg = call.args[index]
+    if isinstance(msg, ast.JoinedStr) and any(
+        isinstance(v, ast.FormattedValue) for v in msg.values
+    ):
+        return "an f-string"
+    if isinstance(msg, ast.BinOp) and isinstance(msg.op, ast.Mod | ast.Add):
+        return "string formatting"
+    if (
+        isinstance(msg, ast.Call)
+        and isinstance(msg.func, ast.Attribute)
+        and msg.func.attr == "format"
+        and isinstance(msg.func.value, ast.Constant)
+    ):
+        return "`str.format()`"
+    return None
+
+
+def structured_logging(index: ProjectIndex) -> bool:
+    """Whether the project configures structured logging: a structured-logging library, a
+    Formatter class of its own, a JSON formatter in `dictConfig`, or an external config file."""
+    for m in index.source_modules:
+        if any(q.split(".", 1)[0] in STRUCTURED_LOGGING for q in m.imports.values()):
+            return True
+        for node in ast.walk(m.tree):
+            if isinstance(node, ast.ClassDef) and any(
+                (dotted(b) or "").endswith("Formatter") for b in node.bases
+            ):
+                return True
+            if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("fileConfig"):
+                return True  # the format lives in a file we do not read
+            if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("dictConfig"):
+                text = ast.unparse(node).lower()
+                if "json" in text or (len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
+                    return True  # JSON formatter, or a config built elsewhere
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                low = node.value.lower()
+                if "jsonformatter" in low or "jsonlogger" in low or "json_formatter" in low:
+                    return True
+    return False
+
+
+class UnstructuredLogging(Rule):
+    id = "OPS005"
+    name = "unstructured-logging"
+    category = "ops.logging"
+    what = """
+        The application logs, but no structured logging is configured anywhere: no
+        structlog / python-json-logger / loguru / ECS logging, no Formatter class of its own,
+        no JSON formatter in `dictConfig`, no `fileConfig`. One finding for the project, at
+        `logging.basicConfig(...)` when there is one, else at the first log call. In a
+        project that does configure structured logging, a log message built with an
+        f-string, `%` or `.format()` is reported at LOW: its values are not separate fields.
+    """
+    why = """
+        Plain-text lines cannot be queried by field (order id, correlation id, status):
+        log search, alerting and tracing across services need one JSON record per event.
+    """
+    fix = """
+        Configure structlog (or a JSON formatter) once at start-up and log constant messages
+        with the values as fields: `logger.info("order created", order_id=order.id)`.
+    """
+    bad: ClassVar[list[Example]] = [
+        {
+            "app/main.py": """
+                import logging
+
+                from fastapi import FastAPI
+
+                logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # expect
+                logger = logging.getLogger(__name__)
+                app = FastAPI()
+
+                @app.get("/orders/{order_id}")
+                async def get_order(order_id: int) -> dict[str, int]:
+                    logger.info(f"fetching order {order_id}")
+                    return {"id": order_id}
+            """
+        },
+        {
+            "app/logs.py": """
+                import structlog
+
+                structlog.configure(processors=[structlog.processors.JSONRenderer()])
+            """,
+            "app/worker.py": """
+                import structlog
+
+                log = structlog.get_logger()
+
+                def handle(order_id: int) -> None:
+                    log.info(f"handled order {order_id}")  # expect
+                    log.info("handled %s" % order_id)  # expect
+            """,
+        },
+    ]
+    good: ClassVar[list[Example]] = [
+        {
+            "app/logs.py": """
+                import json
+                import logging
+
+                class JsonFormatter(logging.Formatter):
+                    def format(self, record: logging.LogRecord) -> str:
+                        return json.dumps({"message": record.getMessage()})
+
+                def setup() -> None:
+                    handler = logging.StreamHandler()
+                    handler.setFormatter(JsonFormatter())
+                    logging.basicConfig(handlers=[handler], level=logging.INFO)
+            """,
+            "app/worker.py": """
+                import logging
+
+                logger = logging.getLogger(__name__)
+
+                def handle(order_id: int) -> None:
+                    logger.info("handled order", extra={"order_id": order_id})
+                    logger.info("handled %s", order_id)
+            """,
+        },
+        {
+            "app/main.py": """
+                import logging.config
+
+                logging.config.dictConfig({
+                    "version": 1,
+                    "formatters": {"json": {"()": "pythonjsonlogger.jsonlogger.JsonFormatter"}},
+                })
+            """
+        },
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        calls = [(m, c) for m in index.source_modules for c in _log_calls(m)]
+        if not calls:
+            return
+        if structured_logging(index):
+            for module, call in calls:
+                how = _formatted_message(call)
+                if how is None:
+                    continue
+                yield self.finding(
+                    ctx,
+                    module.path,
+                    call.lineno,
+                    f"Log message built with {how}: its values are not separate fields "
+                    "of the structured record",
+                    severity=Severity.LOW,
+                )
+            return
+        setup = next(
+            (
+                (m.path, node.lineno)
+                for m in index.source_modules
+                for node in ast.walk(m.tree)
+                if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("basicConfig")
+            ),
+            None,
+        )
+        path, line = setup or min((m.path, c.lineno) for m, c in calls)
+        yield self.finding(
+            ctx,
+            path,
+            line,
+            f"Logging is plain text: {len(calls)} log call(s) and no structured (JSON) "
+            "logging configured",
+        )
 
 
 def _service_line(text: str, name: str) -> int | None:
