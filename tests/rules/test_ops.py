@@ -156,7 +156,10 @@ def test_unstructured_logging_is_one_finding_for_the_project() -> None:
         '    log.info(f"order {order_id}")\n'
         '    log.warning("slow %s", order_id)\n'
     )
-    plain = {"app/worker.py": worker, "app/jobs.py": worker}
+    env = (
+        "from logging.config import fileConfig\n\nfrom alembic import context\n\nfileConfig('x')\n"
+    )
+    plain = {"app/worker.py": worker, "app/jobs.py": worker, "app/alembic/env.py": env}
     found = [(f.path, f.line, f.severity) for f in run_example(UnstructuredLogging, plain)]
     assert found == [("app/jobs.py", 7, Severity.MEDIUM)]
     structured = {**plain, "app/logs.py": "import structlog\n\nstructlog.configure()\n"}

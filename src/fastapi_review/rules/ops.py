@@ -14,6 +14,7 @@ from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context, Example, Rule
 from fastapi_review.rules.pydantic_rules import declared_version
+from fastapi_review.rules.types import is_migration
 
 HEALTH_WORDS = ("health", "healthz", "live", "liveness", "ready", "readiness", "ping", "status")
 READY_WORDS = ("ready", "readiness", "readyz")
@@ -347,6 +348,8 @@ def structured_logging(index: ProjectIndex) -> bool:
     """Whether the project configures structured logging: a structured-logging library, a
     Formatter class of its own, a JSON formatter in `dictConfig`, or an external config file."""
     for m in index.source_modules:
+        if is_migration(m):
+            continue  # alembic's env.py configures alembic's own logging (`fileConfig`)
         if any(q.split(".", 1)[0] in STRUCTURED_LOGGING for q in m.imports.values()):
             return True
         for node in ast.walk(m.tree):
@@ -460,7 +463,8 @@ class UnstructuredLogging(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
-        calls = [(m, c) for m in index.source_modules for c in _log_calls(m)]
+        modules = [m for m in index.source_modules if not is_migration(m)]
+        calls = [(m, c) for m in modules for c in _log_calls(m)]
         if not calls:
             return
         if structured_logging(index):
@@ -480,7 +484,7 @@ class UnstructuredLogging(Rule):
         setup = next(
             (
                 (m.path, node.lineno)
-                for m in index.source_modules
+                for m in modules
                 for node in ast.walk(m.tree)
                 if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("basicConfig")
             ),
