@@ -429,7 +429,9 @@ def _is_exc(expr: ast.expr, names: set[str]) -> bool:
     return False
 
 
-def _is_swallowed(handler: ast.ExceptHandler) -> bool:
+def _is_swallowed(handler: ast.ExceptHandler, results: frozenset[str] = frozenset()) -> bool:
+    """Only pass / continue / break / `return None|False`, or `return x` where `x` is the
+    variable the function returns on success (`except Exception: return order`)."""
     for stmt in handler.body:
         if isinstance(stmt, ast.Pass | ast.Continue | ast.Break):
             continue
@@ -438,10 +440,26 @@ def _is_swallowed(handler: ast.ExceptHandler) -> bool:
         if isinstance(stmt, ast.Return) and (
             stmt.value is None
             or (isinstance(stmt.value, ast.Constant) and stmt.value.value in {None, False})
+            or (isinstance(stmt.value, ast.Name) and stmt.value.id in results)
         ):
             continue
         return False
     return True
+
+
+def _success_results(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """Variables the function returns outside of its except handlers."""
+    inside: set[int] = set()
+    for node in own_nodes(fn):
+        if isinstance(node, ast.ExceptHandler):
+            inside.update(id(n) for n in ast.walk(node))
+    return frozenset(
+        node.value.id
+        for node in own_nodes(fn)
+        if isinstance(node, ast.Return)
+        and isinstance(node.value, ast.Name)
+        and id(node) not in inside
+    )
 
 
 def _is_healthish(fn: Function) -> bool:
@@ -455,7 +473,8 @@ class SwallowedException(Rule):
     what = """
         `except:` / `except Exception` / `except BaseException` (or
         `contextlib.suppress(Exception)`) whose body only passes, continues or returns
-        nothing (`None` / `False`): no log line, no re-raise. Health and readiness probes
+        nothing (`None` / `False`) or the function's normal result (`return order`, as if
+        it had worked): no log line, no re-raise. Health and readiness probes
         are not reported.
     """
     why = """
@@ -479,6 +498,14 @@ class SwallowedException(Rule):
         def close(client) -> None:
             with contextlib.suppress(Exception):  # expect
                 client.close()
+
+        async def place(repo, producer, order):
+            saved = await repo.add(order)
+            try:
+                await producer.send("orders", saved)
+            except Exception:  # expect
+                return saved
+            return saved
         """
     ]
     good: ClassVar[list[Example]] = [
@@ -499,6 +526,14 @@ class SwallowedException(Rule):
                 return int(text)
             except ValueError:
                 return None
+
+        def price(raw: str, fallback: float) -> float:
+            try:
+                value = float(raw)
+            except Exception as exc:
+                logger.warning("bad price %r: %s", raw, exc)
+                return fallback
+            return value
         """
     ]
 
@@ -509,7 +544,8 @@ class SwallowedException(Rule):
                     owner = ctx.index.enclosing_function(module.path, node.lineno)
                     if owner is not None and _is_healthish(owner):
                         continue  # a probe turns failures into "down" by design
-                    if is_broad(node) and _is_swallowed(node):
+                    results = _success_results(owner.node) if owner is not None else frozenset()
+                    if is_broad(node) and _is_swallowed(node, results):
                         caught = ast.unparse(node.type) if node.type is not None else "everything"
                         yield self.finding(
                             ctx,
@@ -600,7 +636,7 @@ class ErrorNotLogged(Rule):
                 for node in own_nodes(fn.node):
                     if not isinstance(node, ast.ExceptHandler) or not is_broad(node):
                         continue
-                    if _is_swallowed(node):
+                    if _is_swallowed(node, _success_results(fn.node)):
                         continue  # ERR003 reports it
                     nodes = _handler_nodes(node)
                     if any(is_log_call(n) for n in nodes):

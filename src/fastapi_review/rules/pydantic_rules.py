@@ -36,6 +36,13 @@ V2_NAMES = {
     "model_serializer",
 }
 V2_METHODS = {"model_dump", "model_validate", "model_dump_json", "model_validate_json"}
+# names that Pydantic 2 moved or removed: importing them is v1 code (BaseSettings fails)
+V1_IMPORTS = {
+    "pydantic.BaseSettings": "`from pydantic_settings import BaseSettings`",
+    "pydantic.parse_obj_as": "`TypeAdapter(T).validate_python()`",
+    "pydantic.parse_raw_as": "`TypeAdapter(T).validate_json()`",
+    "pydantic.generics.GenericModel": "`BaseModel` with `Generic[T]`",
+}
 
 
 _BOUND = re.compile(r"(>=|==|~=|\^|~|>)\s*v?(\d+)(?:\.(\d+))?")
@@ -94,7 +101,8 @@ class PydanticV1Api(Rule):
         Pydantic v1 APIs in a project that depends on Pydantic 2: `@validator` /
         `@root_validator`, an inner `class Config` (`orm_mode`), and `.dict()`, `.json()`,
         `.parse_obj()`, `.from_orm()`, ... called on a project Pydantic model or an instance
-        of one. A `.dict()` on an ORM object, a plain dict or an unknown object is not reported.
+        of one; names Pydantic 2 moved or removed imported from `pydantic`
+        (`BaseSettings`, `parse_obj_as`, `GenericModel`). A `.dict()` on an ORM object, a plain dict or an unknown object is not reported.
     """
     why = """
         The v1 API is deprecated in Pydantic 2: every call warns, behaves subtly differently
@@ -132,6 +140,12 @@ class PydanticV1Api(Rule):
 
                 def load(data: dict) -> Item:
                     return Item.parse_obj(data)  # expect
+            """,
+            "app/config.py": """
+                from pydantic import BaseSettings, Field  # expect
+
+                class Settings(BaseSettings):
+                    database_url: str = Field(...)
             """,
         }
     ]
@@ -235,6 +249,21 @@ class PydanticV1Api(Rule):
                             dec.lineno,
                             f"{cls.name}.{stmt.name} uses the Pydantic v1 `@{last}`; "
                             f"use `@{V1_DECORATORS[last]}`",
+                        )
+        # v1-only names imported from pydantic
+        for module in index.source_modules:
+            for node in ast.walk(module.tree):
+                if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                    continue
+                for alias in node.names:
+                    replacement = V1_IMPORTS.get(f"{node.module}.{alias.name}")
+                    if replacement is not None:
+                        yield self.finding(
+                            ctx,
+                            module.path,
+                            node.lineno,
+                            f"`{alias.name}` is imported from `{node.module}`, the Pydantic v1 "
+                            f"location; use {replacement}",
                         )
         # v1 methods on project models and their instances
         for module in index.source_modules:

@@ -114,6 +114,25 @@ def _unwrap_default(value: ast.expr | None) -> ast.expr | None:
     return value
 
 
+ENV_GETTERS = ("getenv", "environ.get", "environ.setdefault")
+
+
+def _env_default(call: ast.Call) -> tuple[str, ast.Constant] | None:
+    """(variable, default) of `os.getenv("DB_PASSWORD", "s3cret")` / `os.environ.get(...)`:
+    the fallback is used whenever the variable is missing, so it is a committed secret."""
+    if not (dotted(call.func) or "").endswith(ENV_GETTERS) or len(call.args) < 2:
+        return None
+    key, default = call.args[0], call.args[1]
+    if (
+        isinstance(key, ast.Constant)
+        and isinstance(key.value, str)
+        and isinstance(default, ast.Constant)
+        and isinstance(default.value, str)
+    ):
+        return key.value, default
+    return None
+
+
 def _secret_assignments(module: Module) -> Iterator[tuple[str, ast.Constant]]:
     """(name, literal) for every `name = "..."`, `name: T = "..."`, `f(name="...")`,
     `{"name": "..."}` and `def f(name="...")` in a module."""
@@ -135,6 +154,9 @@ def _secret_assignments(module: Module) -> Iterator[tuple[str, ast.Constant]]:
             for k in node.keywords:
                 if k.arg and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str):
                     yield k.arg, k.value
+            env_default = _env_default(node)
+            if env_default is not None:
+                yield env_default
         elif isinstance(node, ast.Dict):
             for key, val in zip(node.keys, node.values, strict=True):
                 if (
@@ -195,7 +217,11 @@ class HardcodedSecret(Rule):
                     admin_api_key: SecretStr = SecretStr("adm-4Kq9Zt7Wx2")  # expect
             """,
             "app/clients.py": """
+                import os
+
                 STRIPE_API_KEY = "sk_live_51HqLyjWDarjtT1zdp7dcXbn"  # expect
+                SMTP_PASSWORD = os.getenv("SMTP_PASSWORD", "Mail-S3cret!2024")  # expect
+                AUTH_TOKEN = os.environ.get("AUTH_TOKEN", "")
 
                 def connect(factory):
                     return factory(host="redis.internal", password="r3d1s-Pr0d!")  # expect
