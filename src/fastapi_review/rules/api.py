@@ -113,7 +113,20 @@ def _creates(route: Route) -> bool:
         return True
     if not _collection_path(route.path):
         return False
+    answer = route.response_model or route.return_annotation or ""
+    if answer.lower().startswith(("list", "sequence", "typing.list", "page")):
+        return False  # a query that answers with many items (`POST /orders/lookups`)
     if any(p.kind == "body" and _CREATE_MODEL.search(p.annotation) for p in route.params):
+        return True
+    # a POST of a body to a collection that answers with one item (`POST /invoices` with
+    # `InvoiceIn` -> `InvoiceView`) is REST's create, whatever the handler is called
+    if (
+        any(p.kind == "body" for p in route.params)
+        and answer
+        and answer not in {"None", "dict", "Any"}
+        and not answer.startswith("dict[")
+        and "Response" not in answer
+    ):
         return True
     for c in fn.calls:
         method = c.text.rsplit(".", 1)[-1].lower()
@@ -337,6 +350,13 @@ class StatusCode(Rule):
         async def attach_address(customer_id: int, service: AddressService) -> Item:
             return await service.create_address(customer_id)
 
+        class InvoiceIn(BaseModel):
+            amount: int
+
+        @router.post("/invoices")  # expect
+        async def issue_invoice(body: InvoiceIn) -> Item:
+            return Item(id=body.amount)
+
         @router.get("/items/{item_id}", response_model=Item)
         async def get_item(item_id: int) -> Item | dict[str, str]:
             if item_id < 0:
@@ -367,6 +387,10 @@ class StatusCode(Rule):
 
         @router.post("/items/search", response_model=list[Item])
         async def search_items(query: SearchCreate) -> list[Item]:
+            return []
+
+        @router.post("/items/lookups", response_model=list[Item])
+        async def lookup_items(query: SearchCreate) -> list[Item]:
             return []
 
         @router.post("/notifications/resend", response_model=Item)
