@@ -101,3 +101,21 @@ def test_secrets_of_test_and_development_settings_are_low() -> None:
         ("app/config.py", 9, Severity.CRITICAL),
         ("app/core/settings/test.py", 6, Severity.LOW),
     ]
+
+
+def test_compose_service_default_credentials_are_low() -> None:
+    files = {
+        "app/config.py": (
+            "BROKER = 'amqp://guest:guest@rabbitmq/'\n"
+            "DB = 'postgresql://postgres:postgres@orders_db:5432/orders'\n"
+            "PROD = 'postgresql://postgres:postgres@db.prod.internal:5432/orders'\n"
+            "STRONG = 'postgresql://orders:Xk9-pQ2w@db:5432/orders'\n"
+        )
+    }
+    found = [(f.line, f.severity) for f in run_example(HardcodedSecret, files)]
+    assert sorted(found) == [
+        (1, Severity.LOW),
+        (2, Severity.LOW),
+        (3, Severity.CRITICAL),
+        (4, Severity.CRITICAL),
+    ]

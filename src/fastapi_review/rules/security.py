@@ -24,7 +24,18 @@ PLACEHOLDERS = re.compile(
 # scheme://user:password@host...
 DSN = re.compile(r"^[a-z][a-z0-9+.-]*://(?P<user>[^/\s:@]*):(?P<pw>[^@\s/]+)@(?P<host>[^\s/:?]+)")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1"}
-WEAK_LOCAL_PASSWORDS = {"password", "pass", "postgres", "secret", "admin", "test", "guest"}
+WEAK_LOCAL_PASSWORDS = {
+    "password",
+    "pass",
+    "postgres",
+    "secret",
+    "admin",
+    "test",
+    "guest",
+    "root",
+    "mysql",
+    "example",
+}
 
 
 # settings classes and modules for a non-production environment (`TestAppSettings`,
@@ -193,8 +204,9 @@ class HardcodedSecret(Rule):
         Not reported: values read from the environment, interpolations (`${DB_PASSWORD}`,
         `{password}`), and obvious placeholders (`changeme`, `<password>`, `xxx`, ``) for
         secret-named values, which leak nothing. A URL with a weak password (`postgres`,
-        `password`, the user name) on localhost is reported at LOW as a local development
-        default; any other inline URL password is CRITICAL.
+        `guest`, the user name) on localhost or a docker-compose service name (`db`,
+        `rabbitmq`: a host without dots) is reported at LOW as a local development default;
+        any other inline URL password is CRITICAL.
     """
     why = """
         Secrets in source end up in the git history, images and logs, are shared with
@@ -275,7 +287,11 @@ class HardcodedSecret(Rule):
                     continue
                 user, pw, host = creds
                 reported.add(id(node))
-                local = host in LOCAL_HOSTS and (pw.lower() in WEAK_LOCAL_PASSWORDS or pw == user)
+                # localhost, or a docker-compose service name (`db`, `rabbitmq`: no dots),
+                # with the image's well-known default password
+                local = (host in LOCAL_HOSTS or "." not in host) and (
+                    pw.lower() in WEAK_LOCAL_PASSWORDS or pw == user
+                )
                 yield self.finding(
                     ctx,
                     module.path,
