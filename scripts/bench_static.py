@@ -149,6 +149,15 @@ def main() -> int:
 
     py = sys.executable
     env = dict(os.environ, XDG_CACHE_HOME=str(work / "cache"), RAYON_NUM_THREADS="1")
+    # the children run a snapshot of the tool's source, so that edits made to the checkout
+    # while the benchmark runs (which rightly invalidate the cache) do not skew it
+    snapshot = work / "tool-src"
+    shutil.copytree(
+        HERE.parent / "src" / "fastapi_review",
+        snapshot / "fastapi_review",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(snapshot), env.get("PYTHONPATH")) if p)
     env.pop("FASTAPI_REVIEW_NO_CACHE", None)
     bindir = Path(py).parent
     steps: list[tuple[str, list[str]]] = [
@@ -172,6 +181,8 @@ def main() -> int:
         results[name] = info
         seconds = info.get("seconds", wall)
         note = "  TIMED OUT" if timed_out else ""
+        if "from_cache" in info:
+            note += "  [rules from cache]" if info["from_cache"] else "  [cold]"
         extra = ""
         if "stages" in info:
             stages = info["stages"]
