@@ -62,13 +62,24 @@ def _line_text(ctx: GateContext, path: str, line: int) -> str:
 
 
 # --- ruff ------------------------------------------------------------------------------
+RUFF_BASELINE = ("E4", "E7", "E9", "F")
+
+
+def _ruff_configured(ctx: GateContext) -> bool:
+    if "ruff" in ctx.conf.pyproject.get("tool", {}):
+        return True
+    return any((ctx.root / name).is_file() for name in ("ruff.toml", ".ruff.toml"))
+
+
 def ruff_gate(ctx: GateContext) -> GateOutcome:
     limit = ctx.timeout("ruff")
-    res = proc.run(
-        [*tool("ruff"), "check", "--output-format", "json", "--no-cache", "--exit-zero", "."],
-        ctx.root,
-        limit,
-    )
+    cmd = [*tool("ruff"), "check", "--output-format", "json", "--no-cache", "--exit-zero"]
+    configured = _ruff_configured(ctx)
+    if not configured:
+        # no Ruff configuration of the project's own: Ruff's classic defaults, stable across
+        # Ruff versions (newer releases select far more by default)
+        cmd += ["--select", ",".join(RUFF_BASELINE)]
+    res = proc.run([*cmd, "."], ctx.root, limit)
     bad = _failure("ruff", res, limit)
     if bad:
         return bad
@@ -115,7 +126,14 @@ def ruff_gate(ctx: GateContext) -> GateOutcome:
         passed=not items,
         count=len(items),
         duration_s=round(res.duration_s, 2),
-        details={"errors": items, "command": "ruff check --output-format json"},
+        details={
+            "errors": items,
+            "command": " ".join(["ruff", *cmd[len(tool("ruff")) :], "."]),
+            "rules": "the project's Ruff configuration"
+            if configured
+            else "no Ruff configuration in the project: classic defaults "
+            + ",".join(RUFF_BASELINE),
+        },
     )
     return GateOutcome(result, findings)
 
