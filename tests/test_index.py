@@ -132,6 +132,8 @@ async def test_create(client) -> None:
     r2 = await client.get(f"/api/v1/orders/{order_id}?x=1")
     assert r.status_code == 201
 """,
+    "tests/conftest.py": "import pytest\n\n\n@pytest.fixture\ndef test_data():\n    return 1\n",
+    "tests/test_fixtures.py": "import pytest\n\n\n@pytest.fixture(name='client')\ndef test_client():\n    return 1\n",
     "src/svc/broken.py": "def f(:\n    pass\n",
     "src/svc/latin.py": "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\n".encode("latin-1"),
     "src/svc/blob.py": b"\x00\x01binary",

@@ -72,12 +72,22 @@ def _markers(fn: Function, m: Module) -> list[str]:
     return out
 
 
+def _is_fixture(fn: Function) -> bool:
+    for dec in fn.node.decorator_list:
+        name = dotted(dec.func if isinstance(dec, ast.Call) else dec) or ""
+        if name.rsplit(".", 1)[-1] in {"fixture", "yield_fixture"}:
+            return True
+    return False
+
+
 def collect(index: ProjectIndex) -> None:
     for m in index.test_modules:
         for fn in m.functions:
             if not fn.name.startswith("test"):
                 continue
             if fn.class_name and not fn.class_name.startswith("Test"):
+                continue
+            if m.path.rsplit("/", 1)[-1] == "conftest.py" or _is_fixture(fn):
                 continue
             tf = TestFunction(function=fn, module=m, markers=_markers(fn, m))
             tf.fixtures = [a.arg for a in fn.node.args.args if a.arg not in {"self", "cls"}]
