@@ -18,7 +18,6 @@ Nothing here imports or runs the reviewed code.
 from __future__ import annotations
 
 import ast
-import weakref
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -653,21 +652,12 @@ def _generic_base(r: Resolver, ann: ast.expr) -> str | None:
     return None
 
 
-_CACHE: dict[int, tuple[weakref.ref[ProjectIndex], CallGraph]] = {}
-
-
 def call_graph(index: ProjectIndex) -> CallGraph:
-    """The call graph of `index`, built on first use and kept while the index lives."""
-    key = id(index)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0]() is index:
-        return hit[1]
-    graph = CallGraph(index)
-
-    def _drop(_ref: weakref.ref[ProjectIndex], key: int = key) -> None:
-        _CACHE.pop(key, None)
-
-    _CACHE[key] = (weakref.ref(index, _drop), graph)
+    """The call graph of `index`, built on first use and kept with the index."""
+    graph = index.memo.get("call_graph")
+    if not isinstance(graph, CallGraph):
+        graph = CallGraph(index)
+        index.memo["call_graph"] = graph
     return graph
 
 

@@ -48,6 +48,8 @@ class ProjectIndex:
     kafka_clients: list[KafkaClient] = field(default_factory=list)
     kafka_sends: list[KafkaSend] = field(default_factory=list)
     tests: list[TestFunction] = field(default_factory=list)
+    # structures derived from the index on first use (call graph, ...), kept with it
+    memo: dict[str, object] = field(default_factory=dict)
 
     # --- lookups -----------------------------------------------------------------
     @property
