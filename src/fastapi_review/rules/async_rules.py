@@ -818,13 +818,28 @@ def _created_resource(graph: CallGraph, fn: Function, value: ast.expr) -> str | 
     target = graph.target_of(fn, call)
     if target is None:
         return None
-    t = graph.value_type(f"{target}()") or target
-    from fastapi_review.index.callgraph import spelled
+    from fastapi_review.index.callgraph import SESSION_FACTORIES, spelled
 
+    if target in SESSION_FACTORIES and _is_parameter(fn, value.func):
+        # `factory()` where `factory: async_sessionmaker[...]` is a parameter: the call of an
+        # instance (a session), not the construction of another factory
+        t = SESSION_FACTORIES[target]
+    else:
+        t = graph.value_type(f"{target}()") or target
     kind = _MANAGED_TYPES.get(spelled(t))
     if kind == "async engine" and "NullPool" in ast.unparse(value):
         return None  # no pool: every connection is closed when released
     return kind
+
+
+def _is_parameter(fn: Function, func: ast.expr) -> bool:
+    """`func` is a bare name bound by one of `fn`'s parameters."""
+    if not isinstance(func, ast.Name) or not isinstance(
+        fn.node, ast.FunctionDef | ast.AsyncFunctionDef
+    ):
+        return False
+    args = fn.node.args
+    return any(a.arg == func.id for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
 
 
 class UnmanagedSession(Rule):
@@ -856,7 +871,15 @@ class UnmanagedSession(Rule):
             session = SessionLocal()  # expect
             result = await session.execute("SELECT count(*) FROM users")
             return result.scalar_one()
+        """,
         """
+        from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+        async def nightly(factory: async_sessionmaker[AsyncSession]) -> None:
+            session = factory()  # expect
+            await session.execute("DELETE FROM tokens WHERE expired")
+            await session.commit()
+        """,
     ]
     good: ClassVar[list[Example]] = [
         """

@@ -16,7 +16,18 @@ from fastapi_review.rules.base import Context, Example, Rule
 from fastapi_review.rules.pydantic_rules import declared_version
 from fastapi_review.rules.types import is_migration
 
-HEALTH_WORDS = ("health", "healthz", "live", "liveness", "ready", "readiness", "ping", "status")
+HEALTH_WORDS = (
+    "health",
+    "healthz",
+    "live",
+    "livez",
+    "liveness",
+    "ready",
+    "readyz",
+    "readiness",
+    "ping",
+    "status",
+)
 READY_WORDS = ("ready", "readiness", "readyz")
 DB_WORDS = ("session", "engine", "database", "db", "execute", "scalar", "sql", "select", "pg")
 KAFKA_WORDS = ("kafka", "producer", "consumer", "broker", "bootstrap", "partitions", "topic")
@@ -172,7 +183,27 @@ class NoHealthCheck(Rule):
                     ok = await ping_database()
                     return {"database": "up" if ok else "down"}
             """
-        }
+        },
+        {
+            "app/main.py": """
+                from fastapi import FastAPI
+                from sqlalchemy import text
+                from sqlalchemy.ext.asyncio import create_async_engine
+
+                engine = create_async_engine("postgresql+asyncpg://db/app")
+                app = FastAPI()
+
+                @app.get("/healthz")
+                async def healthz() -> dict[str, str]:
+                    return {"status": "ok"}
+
+                @app.get("/readyz")
+                async def readyz() -> dict[str, str]:
+                    async with engine.connect() as conn:
+                        await conn.execute(text("SELECT 1"))
+                    return {"database": "up"}
+            """
+        },
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
