@@ -576,24 +576,45 @@ def source_text(ix: ProjectIndex) -> Iterator[tuple[Module, str]]:
         yield m, "\n".join(m.lines)
 
 
-def callers(ix: ProjectIndex, fn: Function) -> list[tuple[Function, ast.Call]]:
-    """Call sites of `fn` in source modules (resolved, else matched by method name)."""
-    out: list[tuple[Function, ast.Call]] = []
+_CallSite = tuple[int, Function, ast.Call]
+
+
+def _reverse_calls(
+    ix: ProjectIndex,
+) -> tuple[dict[int, list[_CallSite]], dict[str, list[_CallSite]]]:
+    """Every source call site once, by resolved callee and (unresolved) by method name.
+
+    Built on first use and kept in the index's memo: `callers` is asked once per send site,
+    and scanning every call of the project for each question is quadratic.
+    """
+    memo = ix.memo.get("kafka_flow.reverse_calls")
+    if isinstance(memo, tuple):
+        return memo
+    by_fn: dict[int, list[_CallSite]] = {}
+    by_name: dict[str, list[_CallSite]] = {}
+    seq = 0
     for m in ix.source_modules:
         for g in m.functions:
             for c in g.calls:
+                seq += 1
                 hit = ix.function(c.target) if c.target else None
-                if hit is fn:
-                    out.append((g, c.node))
-                elif (
-                    hit is None
-                    and func_name(c.node) == fn.name
-                    and (isinstance(c.node.func, ast.Attribute) or c.text == fn.name)
-                ):
-                    if fn.name.startswith("__"):
-                        continue
-                    out.append((g, c.node))
-    return out
+                if hit is not None:
+                    by_fn.setdefault(id(hit), []).append((seq, g, c.node))
+                    continue
+                name = func_name(c.node)
+                if name and (isinstance(c.node.func, ast.Attribute) or c.text == name):
+                    by_name.setdefault(name, []).append((seq, g, c.node))
+    ix.memo["kafka_flow.reverse_calls"] = (by_fn, by_name)
+    return by_fn, by_name
+
+
+def callers(ix: ProjectIndex, fn: Function) -> list[tuple[Function, ast.Call]]:
+    """Call sites of `fn` in source modules (resolved, else matched by method name)."""
+    by_fn, by_name = _reverse_calls(ix)
+    sites = list(by_fn.get(id(fn), []))
+    if not fn.name.startswith("__"):
+        sites += by_name.get(fn.name, [])
+    return [(g, call) for _, g, call in sorted(sites, key=lambda s: s[0])]
 
 
 def enclosing_try_covers(fn: Function, node: ast.AST) -> bool:
