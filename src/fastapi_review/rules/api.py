@@ -310,6 +310,8 @@ class StatusCode(Rule):
         `*.add()`, `*.save()`) without `status_code=201`; a DELETE route that returns no body
         without `status_code=204`; a route that returns an error dict (`{"error": ...}`)
         with the default 200. POST actions (`/cancel`, `/release`, `/search`) keep 200.
+        When the tech design states the success status of an endpoint (e.g. `204` for a
+        DELETE), a route answering another 2xx status is reported too.
     """
     why = """
         Clients and gateways act on the status code: a create answered with 200 hides
@@ -362,7 +364,34 @@ class StatusCode(Rule):
             if item_id < 0:
                 return {"error": "not found"}  # expect
             return Item(id=item_id)
-        """
+        """,
+        {
+            "tech-design.md": """
+                # Carts
+
+                | Method | Path | Success | Errors |
+                |--------|------|---------|--------|
+                | DELETE | `/api/v1/carts/{cart_id}` | 204 | 404 |
+                | POST | `/api/v1/carts/{cart_id}/checkout` | 202 | 409 |
+            """,
+            "app/carts.py": """
+                from fastapi import APIRouter
+                from pydantic import BaseModel
+
+                router = APIRouter(prefix="/api/v1")
+
+                class Cart(BaseModel):
+                    id: int
+
+                @router.delete("/carts/{cart_id}", response_model=Cart)  # expect
+                async def remove_cart(cart_id: int) -> Cart:
+                    return Cart(id=cart_id)
+
+                @router.post("/carts/{cart_id}/checkout", response_model=Cart)  # expect
+                async def checkout(cart_id: int) -> Cart:
+                    return Cart(id=cart_id)
+            """,
+        },
     ]
     good: ClassVar[list[Example]] = [
         """
@@ -415,17 +444,52 @@ class StatusCode(Rule):
             if item_id < 0:
                 raise HTTPException(status_code=404, detail={"error": "not found"})
             return Item(id=item_id)
-        """
+        """,
+        {
+            "tech-design.md": """
+                # Carts
+
+                | Method | Path | Success | Errors |
+                |--------|------|---------|--------|
+                | DELETE | `/api/v1/carts/{cart_id}` | 204 | 404 |
+                | POST | `/api/v1/carts/{cart_id}/checkout` | 200 or 202 | 409 |
+                | GET | `/api/v1/carts/{cart_id}` | 200 | 404 |
+            """,
+            "app/carts.py": """
+                from fastapi import APIRouter, Response, status
+                from pydantic import BaseModel
+
+                router = APIRouter(prefix="/api/v1")
+
+                class Cart(BaseModel):
+                    id: int
+
+                @router.delete("/carts/{cart_id}", status_code=status.HTTP_204_NO_CONTENT)
+                async def remove_cart(cart_id: int) -> None:
+                    return None
+
+                @router.post("/carts/{cart_id}/checkout", response_model=Cart)
+                async def checkout(cart_id: int, response: Response) -> Cart:
+                    response.status_code = 202
+                    return Cart(id=cart_id)
+
+                @router.get("/carts/{cart_id}", response_model=Cart)
+                async def get_cart(cart_id: int) -> Cart:
+                    return Cart(id=cart_id)
+            """,
+        },
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         done: set[tuple[str, int]] = set()
+        stated = _design_success_codes(ctx)
         for route in _unique_routes(ctx):
             fn = route.function.node
             if (route.file, route.line) in done:
                 continue
             done.add((route.file, route.line))
             code = route.status_code
+            reported = False
             if (
                 route.method == "POST"
                 and code in {None, 200}
@@ -433,6 +497,7 @@ class StatusCode(Rule):
                 and not _mentions_status(fn, 201)
                 and not _mentions_status(fn, 202)
             ):
+                reported = True
                 yield self.finding(
                     ctx,
                     route.file,
@@ -448,11 +513,28 @@ class StatusCode(Rule):
                 and not _returns_value(fn)
                 and not _mentions_status(fn, 204)
             ):
+                reported = True
                 yield self.finding(
                     ctx,
                     route.file,
                     route.line,
                     f"DELETE {route.path} returns no body but answers {code or 200} instead of 204",
+                )
+            design = stated.get((route.method, _path_shape(route.path)))
+            if (
+                not reported
+                and design
+                and (code or 200) not in design
+                and not any(_mentions_status(fn, c) for c in design)
+                and not _sets_status_itself(fn)
+            ):
+                wanted = " or ".join(str(c) for c in sorted(design))
+                yield self.finding(
+                    ctx,
+                    route.file,
+                    route.line,
+                    f"{route.method} {route.path} answers {code or 200}, but the tech design "
+                    f"states {wanted}",
                 )
             for sub in own_nodes(fn):
                 if not isinstance(sub, ast.Return) or sub.value is None:
@@ -470,6 +552,47 @@ class StatusCode(Rule):
                         sub.lineno,
                         f"{route.method} {route.path} returns an error body with status 200",
                     )
+
+
+def _path_shape(path: str) -> str:
+    """`/api/v1/carts/{cart_id}/` -> `/api/v1/carts/{}`: parameter names do not matter."""
+    return re.sub(r"\{[^}]*\}", "{}", path.strip().lower()).rstrip("/") or "/"
+
+
+def _design_success_codes(ctx: Context) -> dict[tuple[str, str], set[int]]:
+    """(method, path shape) -> the 2xx statuses the design states for that endpoint."""
+    out: dict[tuple[str, str], set[int]] = {}
+    for req in ctx.requirements:
+        if req.kind != "endpoint":
+            continue
+        method = req.details.get("method")
+        path = req.details.get("path")
+        codes = req.details.get("status")
+        if not isinstance(method, str) or not isinstance(path, str):
+            continue
+        if not isinstance(codes, list):
+            continue
+        ok = {c for c in codes if isinstance(c, int) and 200 <= c < 300}
+        if ok:
+            out.setdefault((method.upper(), _path_shape(path)), set()).update(ok)
+    return out
+
+
+def _sets_status_itself(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The handler decides its status at run time: `response.status_code = ...`, or it
+    builds a `Response`/`JSONResponse(status_code=...)` itself."""
+    for node in own_nodes(fn):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr == "status_code" for t in node.targets
+        ):
+            return True
+        if (
+            isinstance(node, ast.Call)
+            and (dotted_name(node.func) or "").endswith("Response")
+            and _kw(node, "status_code") is not None
+        ):
+            return True
+    return False
 
 
 def _returns_value(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

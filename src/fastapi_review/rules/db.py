@@ -1030,6 +1030,17 @@ def _publishes(index: ProjectIndex, graph: CallGraph, fn: Function, call: Call) 
     return any(s.function.fqname in reach for s in index.kafka_sends)
 
 
+def _helper_commit(graph: CallGraph, fn: Function, call: Call) -> tuple[str, int] | None:
+    """The awaited session commit inside the project function `call` resolves to."""
+    target = graph.resolve_call(fn, call)
+    if target is None or target is fn or not target.is_async:
+        return None
+    for inner in target.calls:
+        if inner.awaited and _session_call(graph, target, inner, frozenset({"commit"})):
+            return (target.path, inner.line)
+    return None
+
+
 class CommitThenPublish(Rule):
     id = "DB005"
     name = "commit-then-publish-without-outbox"
@@ -1056,7 +1067,27 @@ class CommitThenPublish(Rule):
             session.add(row)
             await session.commit()  # expect
             await producer.send_and_wait("rows.created", b"{}")
-        """
+        """,
+        {
+            "app/store.py": """
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                async def insert_row(session: AsyncSession, row: object) -> object:
+                    session.add(row)
+                    await session.commit()  # expect
+                    return row
+            """,
+            "app/logic.py": """
+                from aiokafka import AIOKafkaProducer
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                from app import store
+
+                async def create(session: AsyncSession, producer: AIOKafkaProducer) -> None:
+                    row = await store.insert_row(session, object())
+                    await producer.send_and_wait("rows.created", b"{}")
+            """,
+        },
     ]
     good: ClassVar[list[Example]] = [
         """
@@ -1074,6 +1105,7 @@ class CommitThenPublish(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
         graph = call_graph(index)
+        done: set[tuple[str, int]] = set()
         for m in index.source_modules:
             for fn in m.functions:
                 commits = [
@@ -1081,23 +1113,43 @@ class CommitThenPublish(Rule):
                     for c in fn.calls
                     if c.awaited and _session_call(graph, fn, c, frozenset({"commit"}))
                 ]
-                if not commits:
-                    continue
-                later = [
-                    c
+                # a helper (typically a repository function) that commits inside, called here
+                helpers = [
+                    (c, inner)
                     for c in fn.calls
-                    if c.line > commits[0].line and _publishes(index, graph, fn, c)
+                    if c.awaited and c not in commits
+                    for inner in [_helper_commit(graph, fn, c)]
+                    if inner is not None
                 ]
+                if not commits and not helpers:
+                    continue
+                first = min(c.line for c in [*commits, *(h for h, _ in helpers)])
+                later = [c for c in fn.calls if c.line > first and _publishes(index, graph, fn, c)]
                 for commit in commits:
                     pub = next((c for c in later if c.line > commit.line), None)
-                    if pub is None:
+                    if pub is None or (fn.path, commit.line) in done:
                         continue
+                    done.add((fn.path, commit.line))
                     yield self.finding(
                         ctx,
                         fn.path,
                         commit.line,
                         f"the session is committed here and the event is published after it "
                         f"(line {pub.line}, {pub.text}): a failed publish loses the event",
+                    )
+                for call, (path, line) in helpers:
+                    pub = next((c for c in later if c.line > call.line), None)
+                    if pub is None or (path, line) in done:
+                        continue
+                    done.add((path, line))
+                    yield self.finding(
+                        ctx,
+                        path,
+                        line,
+                        f"this commit inside {call.text}() ends the transaction of "
+                        f"{fn.name}() ({fn.path}:{call.line}), which publishes the event "
+                        f"afterwards ({fn.path}:{pub.line}, {pub.text}): a failed publish "
+                        "loses the event",
                     )
 
 
