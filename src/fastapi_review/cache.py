@@ -3,8 +3,8 @@
 What is cached: the findings (and rule failures) of the rule engine, stored per file with
 that file's content hash. What decides reuse: a key over everything the rules can read,
 namely every indexed module's text (by content hash), the files that were skipped and why,
-the non-Python files the index keeps (pyproject.toml, docker-compose, ...), the tech
-design, the validated configuration, the change under review, the tool's version and the
+the non-Python files the index keeps (pyproject.toml, docker-compose, ...), the root's
+test, coverage and mypy configuration files (pytest.ini, tox.ini, ...), the tech design, the validated configuration, the change under review, the tool's version and the
 hash of its own source, and the Python version that parsed the code. Rules look across
 files (call graph, settings, topics), so a finding in one file may depend on another:
 results are reused only when the whole key matches; any change re-runs every rule.
@@ -103,7 +103,24 @@ def review_key(ctx: Context, hashes: dict[str, str]) -> str:
     parts += [f"{p}\0{h}" for p, h in sorted(hashes.items())]
     parts += [f"skipped\0{s.path}\0{s.reason}" for s in index.skipped]
     parts += [f"extra\0{name}\0{_digest(text)}" for name, text in sorted(index.extra_files.items())]
+    parts += _root_files(index.root)
     return _digest(*parts)
+
+
+# files and folders at the root that rules read besides the index (project configuration)
+ROOT_FILES = ("pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", ".coveragerc", "mypy.ini")
+ROOT_DIRS = ("alembic", "migrations", "tests")
+
+
+def _root_files(root: Path) -> list[str]:
+    out: list[str] = []
+    for name in ROOT_FILES:
+        try:
+            out.append(f"root\0{name}\0{_digest((root / name).read_bytes())}")
+        except OSError:
+            out.append(f"root\0{name}\0-")
+    out += [f"dir\0{name}\0{(root / name).is_dir()}" for name in ROOT_DIRS]
+    return out
 
 
 @dataclass
@@ -200,7 +217,7 @@ def cached_run_rules(ctx: Context, cache_dir: Path | None) -> tuple[RuleRun, boo
     try:
         hashes = file_hashes(ctx.index)
         key = review_key(ctx, hashes)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, UnicodeError):
         return run_rules(ctx), False
     hit = store.load(key, hashes)
     if hit is not None:

@@ -71,6 +71,9 @@ def test_a_changed_configuration_or_design_is_a_miss(project: Path) -> None:
     with (project / "tech-design.md").open("a", encoding="utf-8") as fh:
         fh.write("- AC-2: Prices are integers.\n")
     assert _static(project)[0] is False
+    (project / "tox.ini").write_text("[pytest]\naddopts = -q\n", encoding="utf-8")
+    assert _static(project)[0] is False
+    assert _static(project)[0] is True
 
 
 def test_the_pipeline_says_when_rule_results_come_from_the_cache(project: Path) -> None:
