@@ -101,3 +101,54 @@ async def b() -> dict[str, str]:
 """
     found = run_example(OpenApiDocs, {"app/main.py": src})
     assert [(f.rule, f.line, f.severity.value) for f in found] == [("API004", 11, "LOW")]
+
+
+# --- API003 against the status the design states ----------------------------------------
+
+CART_DESIGN = """
+# Carts
+
+| Method | Path | Success | Errors |
+|--------|------|---------|--------|
+| DELETE | `/api/v1/carts/{id}` | 204 | 404 |
+| POST | `/api/v1/carts/{id}/checkout` | 200 or 202 | 409 |
+| PUT | `/api/v1/carts/{id}/owner` | 200 | 404 |
+"""
+
+CART_ROUTES = """
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+
+router = APIRouter(prefix="/api/v1/carts")
+
+
+class Cart(BaseModel):
+    id: int
+
+
+@router.delete("/{cart_id}", response_model=Cart)
+async def remove_cart(cart_id: int) -> Cart:
+    return Cart(id=cart_id)
+
+
+@router.post("/{cart_id}/checkout", response_model=Cart)
+async def checkout(cart_id: int) -> Cart:
+    return Cart(id=cart_id)
+
+
+@router.put("/{cart_id}/owner", response_model=Cart, status_code=202)
+async def set_owner(cart_id: int, response: Response) -> Cart:
+    response.status_code = 200
+    return Cart(id=cart_id)
+"""
+
+
+def test_status_differs_from_the_design() -> None:
+    found = run_example(StatusCode, {"tech-design.md": CART_DESIGN, "app/carts.py": CART_ROUTES})
+    assert [(f.rule, f.path, f.line) for f in found] == [("API003", "app/carts.py", 11)]
+    assert "states 204" in found[0].message
+
+
+def test_status_without_a_design_keeps_the_body_rule() -> None:
+    # a DELETE that returns the deleted object may answer 200 when nobody asked for 204
+    assert hits(StatusCode, {"app/carts.py": CART_ROUTES}) == []

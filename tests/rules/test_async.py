@@ -542,3 +542,36 @@ def test_confluent_poll_with_zero_timeout_does_not_block() -> None:
         """
     }
     assert where(hits(BlockingCallInAsync, files)) == [("app/events.py", 9)]
+
+
+def test_session_from_a_factory_parameter() -> None:
+    files = {
+        "app/jobs.py": """
+            from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+
+            async def leaky(factory: async_sessionmaker[AsyncSession]) -> None:
+                session = factory()
+                await session.execute("DELETE FROM tokens")
+                await session.commit()
+
+
+            async def managed(factory: async_sessionmaker[AsyncSession]) -> None:
+                async with factory() as session:
+                    await session.execute("DELETE FROM tokens")
+
+
+            async def closed(factory: async_sessionmaker[AsyncSession]) -> None:
+                session = factory()
+                try:
+                    await session.execute("DELETE FROM tokens")
+                finally:
+                    await session.close()
+
+
+            def another_factory(factory: async_sessionmaker[AsyncSession]) -> None:
+                copy = factory
+                copy.configure(expire_on_commit=False)
+        """
+    }
+    assert where(hits(UnmanagedSession, files)) == [("app/jobs.py", 5)]

@@ -591,3 +591,50 @@ def test_response_schema_reading_an_unloaded_relationship() -> None:
     # inherited fields count; a schema without the relationship and eager loads are quiet
     assert where(found) == [("app/routes.py", 14), ("app/routes.py", 19)]
     assert "serialised by MemberOut" in found[0].message
+
+
+def test_commit_inside_a_helper_before_the_publish() -> None:
+    files = {
+        "app/store.py": """
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+
+            async def insert(session: AsyncSession, row: object) -> object:
+                session.add(row)
+                await session.commit()
+                return row
+
+
+            async def touch(session: AsyncSession, row: object) -> None:
+                session.add(row)
+                await session.flush()
+        """,
+        "app/logic.py": """
+            from aiokafka import AIOKafkaProducer
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app import store
+
+
+            async def create(session: AsyncSession, producer: AIOKafkaProducer) -> None:
+                await store.insert(session, object())
+                await producer.send_and_wait("rows.created", b"{}")
+
+
+            async def update(session: AsyncSession, producer: AIOKafkaProducer) -> None:
+                await store.touch(session, object())
+                await producer.send_and_wait("rows.updated", b"{}")
+
+
+            async def retry(session: AsyncSession, producer: AIOKafkaProducer) -> None:
+                try:
+                    await store.insert(session, object())
+                except Exception:
+                    await producer.send_and_wait("rows.dlq", b"{}")
+        """,
+    }
+    found = hits(CommitThenPublish, files)
+    # reported once, at the commit inside the helper; the flush-only helper and the dead
+    # letter sent only when the helper failed are quiet
+    assert where(found) == [("app/store.py", 6)]
+    assert "create()" in found[0].message

@@ -69,6 +69,19 @@ def test_only_liveness() -> None:
     assert hits(NoHealthCheck, files) == [("app/main.py", at(files, "app/main.py", '"/live"'))]
 
 
+def test_kubernetes_style_healthz_and_readyz() -> None:
+    src = APP.replace('APIRouter(prefix="/health")', "APIRouter()")
+    src = src.replace('"/live"', '"/healthz"').replace('"/ready"', '"/readyz"')
+    assert hits(NoHealthCheck, {"app/main.py": src}) == []
+    # /livez alone is a liveness probe, not a readiness check
+    start = src.index('@router.get("/readyz")')
+    files = {
+        "app/main.py": src[:start].replace('"/healthz"', '"/livez"')
+        + "app.include_router(router)\n"
+    }
+    assert hits(NoHealthCheck, files) == [("app/main.py", at(files, "app/main.py", '"/livez"'))]
+
+
 def test_print_outside_main_guard() -> None:
     src = 'def run() -> None:\n    print("x")\n\n\nif __name__ == "__main__":\n    print("y")\n'
     assert hits(PrintLogging, {"app/job.py": src, "tests/test_job.py": src}) == [("app/job.py", 2)]

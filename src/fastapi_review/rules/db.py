@@ -1030,6 +1030,30 @@ def _publishes(index: ProjectIndex, graph: CallGraph, fn: Function, call: Call) 
     return any(s.function.fqname in reach for s in index.kafka_sends)
 
 
+def _except_handler_spans(graph: CallGraph, fn: Function) -> list[tuple[int, int]]:
+    """(first line, last line) of every `except` block in `fn`'s own body."""
+    spans: list[tuple[int, int]] = []
+    for node in graph.own_nodes(fn):
+        if isinstance(node, ast.ExceptHandler):
+            spans.append((node.lineno, node.end_lineno or node.lineno))
+    return spans
+
+
+def _publish_after(
+    call: Call, publishes: list[Call], handlers: list[tuple[int, int]]
+) -> Call | None:
+    """The first publish on the path that follows `call` succeeding: one in an `except`
+    handler that `call` is not part of runs only when something failed (a dead letter after
+    the retries, say)."""
+    for pub in publishes:
+        if pub.line <= call.line:
+            continue
+        if any(lo <= pub.line <= hi and not lo <= call.line <= hi for lo, hi in handlers):
+            continue
+        return pub
+    return None
+
+
 def _helper_commit(graph: CallGraph, fn: Function, call: Call) -> tuple[str, int] | None:
     """The awaited session commit inside the project function `call` resolves to."""
     target = graph.resolve_call(fn, call)
@@ -1099,7 +1123,31 @@ class CommitThenPublish(Rule):
             session.add(row)
             session.add(OutboxEvent(topic="rows.created", payload="{}"))
             await session.commit()
-        """
+        """,
+        {
+            "app/store.py": """
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                async def apply(session: AsyncSession, row: object) -> None:
+                    session.add(row)
+                    await session.commit()
+            """,
+            "app/consumer.py": """
+                from aiokafka import AIOKafkaProducer
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                from app import store
+
+                async def handle(session: AsyncSession, dlq: AIOKafkaProducer) -> None:
+                    for attempt in range(3):
+                        try:
+                            await store.apply(session, object())
+                            return
+                        except Exception:
+                            if attempt == 2:
+                                await dlq.send_and_wait("rows.dlq", b"{}")
+            """,
+        },
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -1125,8 +1173,9 @@ class CommitThenPublish(Rule):
                     continue
                 first = min(c.line for c in [*commits, *(h for h, _ in helpers)])
                 later = [c for c in fn.calls if c.line > first and _publishes(index, graph, fn, c)]
+                handlers = _except_handler_spans(graph, fn)
                 for commit in commits:
-                    pub = next((c for c in later if c.line > commit.line), None)
+                    pub = _publish_after(commit, later, handlers)
                     if pub is None or (fn.path, commit.line) in done:
                         continue
                     done.add((fn.path, commit.line))
@@ -1138,7 +1187,7 @@ class CommitThenPublish(Rule):
                         f"(line {pub.line}, {pub.text}): a failed publish loses the event",
                     )
                 for call, (path, line) in helpers:
-                    pub = next((c for c in later if c.line > call.line), None)
+                    pub = _publish_after(call, later, handlers)
                     if pub is None or (path, line) in done:
                         continue
                     done.add((path, line))
