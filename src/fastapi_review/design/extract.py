@@ -14,7 +14,7 @@ ENDPOINT_RE = re.compile(
     r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+`?(/[\w\-./{}:?=&%\u2026]*)"
 )
 PATH_RE = re.compile(r"^/[\w\-./{}:?=&…]*$")
-STATUS_RE = re.compile(r"(?<![\w.])([1-5]\d\d)(?![\w.])")
+STATUS_RE = re.compile(r"(?<![\w.])([1-5]\d\d)(?!\w|\.\d)")
 TOPIC_RE = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+$")
 ID_RE = re.compile(
     r"^\s*\**\s*([A-Z][A-Z0-9]{0,5}-\d{1,4}[a-z]?)\b\s*\**\s*[:.)\-\u2014\u2013]?\s*"

@@ -65,7 +65,23 @@ _NORMATIVE = re.compile(
     r"returns?|answers?|rejects?|rejected|carr(?:y|ies)|requires?|required|goes|go to|maps? to|"
     r"retried|retries|committed|commits?|publish(?:es|ed)?|produces?|consumes?|stored|stores?|"
     r"validated|logged|idempotent|enabled|disabled|deduplicate\w*|skipped|acknowledged|"
-    r"surfaces?|rolled back|rolls?|clears?|keeps?|fails?|counts? as|is off|is on|echoed|bound)\b",
+    r"surfaces?|rolled back|rolls?|clears?|keeps?|fails?|counts? as|is off|is on|echoed|bound|"
+    r"will|cannot|can not|can be|may not|allowed|forbidden|refuse[sd]?|removes?|stops?|"
+    r"comes? from|prefixed|checks?)\b"
+    # a stated setting: `acks=all`, `enable.idempotence=true`
+    r"|\b[a-z][\w.]*=[\w-]+"
+    # present-tense passive voice states behaviour: "is refused", "are serialised", "is opened"
+    r"|\b(is|are)\s+(\w+ly\s+)?(not\s+)?[a-z]+(ed|en)\b"
+    # an HTTP status the behaviour answers with: "(422)", "with 409"
+    r"|(?<![\w.])[245]\d\d(?!\w|\.\d|%)(?!\s*(ms|s|seconds|req|requests|%|characters|items|entries)\b)",
+    re.I,
+)
+# sentences about the document itself, not about the service
+_META = re.compile(
+    r"\b(excerpt|this (document|design|section)|(given|shown|described|listed) (as|below|above|in)|"
+    r"as follows|see (below|above|section)|"
+    # plans and accepted limitations state what the change does NOT have to do
+    r"(is|are) planned|later (version|iteration|release|phase)|in a future|out of scope)\b",
     re.I,
 )
 _TASK = re.compile(r"^\[[ xX]\]\s*")
@@ -260,10 +276,16 @@ def _endpoint(
     )
 
 
+_PROBE = re.compile(r"^/(health\w*|healthz|livez|readyz|ready|live|metrics|ping)(/|$)", re.I)
+
+
 def _apply_base(st: _State, path: str) -> tuple[str, list[str]]:
     base = st.doc.base_path
     if not base or path.startswith(base + "/") or path == base:
         return path, []
+    if _PROBE.match(path):
+        # probes are served at the root by convention; the prefixed form stays an alternative
+        return path, [base + path]
     return base + path, [path]
 
 
@@ -360,8 +382,12 @@ def _read(st: _State) -> None:
                     continue
                 if len(eps) > 1:
                     continue
+            if endpoint_ctx is not None and not eps:
+                _endpoint_prose(endpoint_ctx, b)
             if event_ctx is not None and b.section != event_ctx_section:
                 event_ctx = None
+            if _in(b.section, _EVENTS) and not _is_intro(b.section):
+                _prose_events(st, b)
             _prose(st, b)
             continue
         if b.kind == "list":
@@ -431,6 +457,24 @@ def _endpoint_details(req: Requirement, b: Block) -> None:
         req.details.setdefault("notes", []).append(text)
 
 
+def _endpoint_prose(req: Requirement, b: Block) -> None:
+    """A paragraph under an endpoint's heading: `Answers 201.`, `Returns one booking, or 404.`"""
+    for sentence in sentences(b.inline.text):
+        if not re.search(r"\b(returns?|answers?|responds?|status)\b", sentence, re.I):
+            continue
+        codes = status_codes(sentence)
+        ok = [c for c in codes if c < 300]
+        if ok and not req.details.get("status"):
+            req.details["status"] = ok
+        errors = req.details.setdefault("errors", [])
+        errors.extend(c for c in codes if c >= 400 and c not in errors)
+    topics = topics_in(b.inline.codes)
+    if topics and re.search(r"\bpublish|\bemits?\b|\bproduces?\b|\bsends?\b", b.inline.text, re.I):
+        pubs = req.details.setdefault("publishes", [])
+        pubs.extend(t for t in topics if t not in pubs)
+    req.details.setdefault("notes", []).append(b.inline.text)
+
+
 def _lead_topic(b: Block) -> str | None:
     if not b.inline.codes:
         return None
@@ -452,7 +496,7 @@ def _direction(text: str, service: str) -> str | None:
     m = re.search(r"\b(produced|published|emitted)\s+by\s+([\w-]+)", low)
     if m:
         return "produced" if service and slug(m.group(2)) == service else "consumed"
-    if re.search(r"\bconsumed\b|\bwe consume\b|\blistens? to\b|\bsubscribes?\b", low):
+    if re.search(r"\bconsum(ed|es|ing)\b|\bwe consume\b|\blistens? to\b|\bsubscribes?\b", low):
         return "consumed"
     if re.search(r"\bproduced\b|\bpublishe[sd]\b|\bwe produce\b", low):
         return "produced"
@@ -491,6 +535,50 @@ def _event(
             details={"topic": topic, **details},
         ),
     )
+
+
+_CARRIES = re.compile(r"\b(carr(?:y|ies)|fields?|payload|contains?|with)\b", re.I)
+
+
+def _prose_events(st: _State, b: Block) -> None:
+    """Topics named in the sentences of an events section, with direction and payload.
+
+    `It consumes `orders.paid` ...; each message carries `event_id`, `order_id`.` and
+    `Invalid messages are forwarded to `x.dlq`.`: the verb of the sentence gives the
+    direction, field-like code spans after "carries"/"fields" the payload.
+    """
+    topics_all = topics_in(b.inline.codes)
+    if not topics_all:
+        return
+    for sentence in sentences(b.inline.text):
+        named = [
+            t for t in topics_all if re.search(rf"(?<![\w.-]){re.escape(t)}(?![\w-])", sentence)
+        ]
+        if not named:
+            continue
+        direction = _direction(sentence, st.doc.service)
+        m = _CARRIES.search(sentence)
+        tail = sentence[m.end() :] if m else ""
+        fields = [
+            f
+            for f in field_names([c for c in b.inline.codes if c in tail])
+            if not topics_in([f]) and re.search(rf"(?<![\w.-]){re.escape(f)}(?![\w-])", tail)
+        ]
+        for topic in named:
+            dlq = _is_dlq(topic, sentence)
+            _event(
+                st,
+                topic,
+                b.line,
+                b.section,
+                sentence,
+                {
+                    "direction": direction or ("produced" if dlq else None),
+                    "fields": [] if dlq else fields,
+                    "dlq": dlq,
+                    "source": "prose",
+                },
+            )
 
 
 def _event_from_lead(st: _State, b: Block, topic: str) -> Requirement | None:
@@ -558,7 +646,8 @@ def _table(st: _State, b: Block, prev: Block | None) -> None:
     c_dir = _col(header, "direction", "role")
     c_producer = _col(header, "producer", "producers", "published by")
     c_consumer = _col(header, "consumers", "consumer", "consumed by")
-    c_payload = _col(header, "payload", "fields", "message", "schema")
+    c_payload = _col(header, "payload", "fields", "message", "schema", "body", "content", "data")
+    c_when = _col(header, "emitted when", "published when", "produced when", "sent when", "trigger")
 
     if c_method is not None and c_path is not None:
         raws = [(_cell(r, c_path).codes or [_cell(r, c_path).text])[0] for _l, r in b.rows]
@@ -613,6 +702,12 @@ def _table(st: _State, b: Block, prev: Block | None) -> None:
                     direction = "produced"
                 elif st.doc.service and st.doc.service in cons:
                     direction = "consumed"
+            if direction is None:
+                # no direction column: the row's own words ("consumed from x"), else a
+                # "when is it emitted" column says the service produces it
+                direction = _direction(text, st.doc.service)
+                if direction is None and c_when is not None:
+                    direction = "produced"
             payload = _cell(row, c_payload) if c_payload is not None else Inline("")
             fields = _fields_outside_parens(payload) if payload.codes else []
             group = re.search(r"\bgroup\s+`?([\w.-]+)", text)
@@ -774,6 +869,8 @@ def _code(
     if isinstance(loaded, dict) and isinstance(loaded.get("paths"), dict):
         _openapi(st, b, loaded)
         return
+    if isinstance(loaded, dict) and _in(b.section, _DATA) and _yaml_tables(st, b, loaded):
+        return
     if (
         isinstance(loaded, dict)
         and event_ctx is not None
@@ -807,6 +904,36 @@ def _code(
             and not re.match(r"(primary|foreign|unique|constraint|check|index)\b", c.strip(), re.I)
         ]
         _model(st, m.group(1), b.line, b.section, f"table {m.group(1)}", cols)
+
+
+def _yaml_tables(st: _State, b: Block, loaded: dict[Any, Any]) -> bool:
+    """A data model as YAML: `bookings: {id: uuid, room_id: uuid, ...}` (or `columns:` lists)."""
+    tables: list[tuple[str, list[str]]] = []
+    for name, body in loaded.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+            return False
+        if isinstance(body, dict):
+            inner = body.get("columns", body.get("fields", body))
+            cols = list(inner) if isinstance(inner, dict | list) else []
+        elif isinstance(body, list):
+            cols = list(body)
+        else:
+            return False
+        names = [
+            c if isinstance(c, str) else next(iter(c), "") if isinstance(c, dict) else ""
+            for c in cols
+        ]
+        names = [n for n in names if isinstance(n, str) and re.fullmatch(r"[a-z_][a-z0-9_]*", n)]
+        if not names:
+            return False
+        tables.append((name, names))
+    if not tables:
+        return False
+    lines = b.code.splitlines()
+    for name, cols in tables:
+        offset = next((i for i, t in enumerate(lines) if t.startswith(name + ":")), 0)
+        _model(st, name, b.line + 1 + offset, b.section, f"table {name}: " + ", ".join(cols), cols)
+    return True
 
 
 def _openapi(st: _State, b: Block, spec: dict[str, Any]) -> None:
@@ -985,6 +1112,6 @@ def _prose(st: _State, b: Block) -> None:
         st.secondary.append((m_, p_, q_, text, b.line, b.section))
     kind = _section_kind(b.section)
     for sentence in sentences(text):
-        if len(sentence.split()) < 4 or not _NORMATIVE.search(sentence):
+        if len(sentence.split()) < 4 or not _NORMATIVE.search(sentence) or _META.search(sentence):
             continue
         _other_req(st, kind, sentence, b.line, b.section)

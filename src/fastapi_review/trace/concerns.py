@@ -56,8 +56,14 @@ def _locs(sites: list[Site], n: int = 3) -> list[str]:
     return [loc(s) for s in list(dict.fromkeys(sites))[:n] if s[0]]
 
 
-def _contradicted(env: Env, categories: tuple[str, ...], status: str, why: str) -> Outcome | None:
-    hits = env.findings_of(*categories)
+def _contradicted(
+    env: Env,
+    categories: tuple[str, ...],
+    status: str,
+    why: str,
+    paths: set[str] | None = None,
+) -> Outcome | None:
+    hits = [f for f in env.findings_of(*categories) if paths is None or f.path in paths]
     if not hits:
         return None
     f = hits[0]
@@ -363,8 +369,50 @@ def commit_after_processing(env: Env, req: Requirement) -> Outcome | None:
     return _unverified("auto-commit is off but no explicit commit was found")
 
 
+def _dead_letter_topics(env: Env) -> set[str]:
+    return {
+        str(r.details.get("topic", r.key))
+        for r in env.requirements
+        if r.kind == "event" and r.details.get("dlq")
+    }
+
+
+def _sends_to(env: Env, fn: Function, topics: set[str]) -> list[int]:
+    """Lines of the calls in `fn` with an argument that resolves to one of `topics`."""
+    m = env.facts.index.modules.get(fn.path)
+    if m is None:
+        return []
+    out: list[int] = []
+    for node in ast.walk(fn.node):
+        if isinstance(node, ast.Call):
+            args = [*node.args, *(k.value for k in node.keywords)]
+            if any(env.facts.index.string_value(m, a) in topics for a in args):
+                out.append(node.lineno)
+    return out
+
+
 def _dead_letter_calls(env: Env, fns: list[Function]) -> list[Site]:
+    """Calls that send the failed message to a dead-letter topic.
+
+    Followed by destination: a call whose argument resolves to a dead-letter topic of the
+    design (a constant, a setting default), directly or through a helper of the project
+    that sends there. When no destination can be followed, by the names of the calls
+    (`send_to_dlq`, `dead_letter(...)`).
+    """
+    topics = _dead_letter_topics(env)
     out: list[Site] = []
+    if topics:
+        idx = env.facts.index
+        senders = {
+            f.fqname: f
+            for f in idx.functions.values()
+            if not idx.modules[f.path].is_test and _sends_to(env, f, topics)
+        }
+        for f in fns:
+            out += [(f.path, line) for line in _sends_to(env, f, topics)]
+            out += [(f.path, c.line) for c in f.calls if c.target and c.target in senders]
+        if out:
+            return list(dict.fromkeys(out))
     for f in fns:
         for name, _expr, line in ev.function_refs(f):
             if re.search(r"dead|dlq|_failed|quarantine", name, re.I):
@@ -423,6 +471,43 @@ def _backoff_bases(env: Env, loops: list[Site]) -> set[float]:
     return out
 
 
+def _loops_at(env: Env, loops: list[Site]) -> list[tuple[Site, ast.AST]]:
+    out: list[tuple[Site, ast.AST]] = []
+    for path, line in loops:
+        m = env.facts.index.modules.get(path)
+        if m is None:
+            continue
+        for node in ast.walk(m.tree):
+            if getattr(node, "lineno", None) == line and isinstance(
+                node, ast.For | ast.AsyncFor | ast.While
+            ):
+                out.append(((path, line), node))
+    return out
+
+
+def _unawaited_pauses(env: Env, loops: list[Site]) -> list[Site]:
+    """`asyncio.sleep(...)` in a retry loop whose coroutine is never awaited: no pause at all.
+
+    Only when every pause of the loop is such a call (a loop that also awaits one pauses).
+    """
+    out: list[Site] = []
+    for (path, _line), loop in _loops_at(env, loops):
+        awaited = {id(n.value) for n in ast.walk(loop) if isinstance(n, ast.Await)}
+        pauses = [
+            c
+            for c in ast.walk(loop)
+            if isinstance(c, ast.Call) and (dotted(c.func) or "").endswith("sleep")
+        ]
+        idle = [
+            c
+            for c in pauses
+            if id(c) not in awaited and (dotted(c.func) or "") in {"asyncio.sleep", "anyio.sleep"}
+        ]
+        if pauses and len(idle) == len(pauses):
+            out.append((path, idle[0].lineno))
+    return out
+
+
 def retry_then_dlq(env: Env, req: Requirement) -> Outcome | None:
     low = req.text.lower()
     if "relay" in low:
@@ -444,11 +529,31 @@ def retry_then_dlq(env: Env, req: Requirement) -> Outcome | None:
     sites = ev.retry_loops(env.facts, fn_paths)
     if sites:
         hit = _contradicted(
-            env, ("kafka.no-dlq",), "partial", "failing messages are not retried and dead-lettered"
+            env,
+            ("kafka.no-dlq",),
+            "partial",
+            "failing messages are not retried and dead-lettered",
+            paths,
         )
         if hit is not None:
             return hit
         evidence = _locs(sites, 2)
+        idle = _unawaited_pauses(env, sites)
+        if idle:
+            return Outcome(
+                "partial",
+                "the pause between retries is never awaited: the retries run back to back",
+                evidence + _locs(idle, 1),
+                problems=[
+                    (
+                        "req.partial",
+                        idle[0][0],
+                        idle[0][1],
+                        "failed messages are retried without the stated pause "
+                        "(the sleep coroutine is never awaited)",
+                    )
+                ],
+            )
         stated = re.search(r"\((\d+(?:\.\d+)?)\s*s\b", req.text)
         if stated is not None:
             bases = _backoff_bases(env, sites)
@@ -922,7 +1027,7 @@ def structured_logging(env: Env, req: Requirement) -> Outcome | None:
 
 
 def settings_prefix(env: Env, req: Requirement) -> Outcome | None:
-    m = re.search(r"prefix\s+`?([A-Za-z][A-Za-z0-9]*_)`?", req.text)
+    m = re.search(r"prefix(?:ed)?\s+(?:(?:with|by)\s+)?`?([A-Za-z][A-Za-z0-9]*_)`?", req.text)
     if m is None:
         return None
     want = m.group(1)
@@ -937,6 +1042,15 @@ def settings_prefix(env: Env, req: Requirement) -> Outcome | None:
         )
     for p, s in prefixes:
         if p is not None and p.upper() == want.upper():
+            # settings exist, but configuration the code hard-codes bypasses them
+            hard = _contradicted(
+                env,
+                ("config.not-env-based",),
+                "partial",
+                "some configuration is hard-coded instead of read from the settings",
+            )
+            if hard is not None:
+                return hard
             return Outcome(
                 "implemented",
                 f"settings use env_prefix {p!r}",
@@ -1429,13 +1543,19 @@ CONCERNS: list[tuple[re.Pattern[str], Check]] = [
     ),
     (re.compile(r"\bretr(y|ied|ies)\b", re.I), retry_then_dlq),
     (
-        re.compile(r"validated against|does not match (the|its)? ?schema|schema mismatch", re.I),
+        re.compile(
+            r"validated against|does not match (the|its)? ?schema|schema mismatch|"
+            r"fails? (schema )?validation|invalid (messages?|payloads?|events?)",
+            re.I,
+        ),
         schema_validation,
     ),
     (re.compile(r"\bshut ?down\b|stops? gracefully|graceful", re.I), graceful_shutdown),
     (
         re.compile(
-            r"more than once|delivered twice|redeliver\w*|deduplicat\w*|already (been )?(handled|processed)|skipped",
+            r"more than once|delivered twice|redeliver\w*|deduplicat\w*|already (been )?(handled|processed)|"
+            r"\bskipped\b[^.;]*\b(already|again|twice|duplicat\w*)\b|"
+            r"\b(already|again|twice|duplicat\w*)\b[^.;]*\bskipped\b",
             re.I,
         ),
         consumer_idempotency,
@@ -1446,7 +1566,7 @@ CONCERNS: list[tuple[re.Pattern[str], Check]] = [
         error_mapping,
     ),
     (re.compile(r"structured (json )?log|json logs?|structlog", re.I), structured_logging),
-    (re.compile(r"\bprefix\s+`?[A-Za-z][A-Za-z0-9]*_", re.I), settings_prefix),
+    (re.compile(r"\bprefix(ed)?\s+((with|by)\s+)?`?[A-Za-z][A-Za-z0-9]*_", re.I), settings_prefix),
     (re.compile(r"python 3\.\d+", re.I), stack),
     (re.compile(r"liveness|readiness", re.I), health_endpoints),
     (re.compile(r"\bX-[A-Za-z]+-ID\b", re.I), correlation),
@@ -1457,6 +1577,13 @@ CONCERNS: list[tuple[re.Pattern[str], Check]] = [
         ),
         publish_failure_503,
     ),
-    (re.compile(r"off the event loop|blocks? the (event )?loop", re.I), off_event_loop),
+    (
+        re.compile(
+            r"(off|never on|not on|outside) the (event )?loop|blocks? the (event )?loop|"
+            r"worker threads?",
+            re.I,
+        ),
+        off_event_loop,
+    ),
     (re.compile(r"within \d+(\.\d+)?\s*(s|sec|seconds)\b", re.I), ack_timeout),
 ]

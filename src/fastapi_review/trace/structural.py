@@ -144,7 +144,14 @@ def trace_endpoint(
     if wanted:
         actual = route.status_code
         if actual is None and not _route_sets_status(facts, route):
-            actual = 200 if route.method != "DELETE" else None
+            # FastAPI answers 200 unless told otherwise; a DELETE without a body model
+            # may be answered by an explicit Response the route builds
+            answers_body = bool(route.response_model) or route.return_annotation not in {
+                None,
+                "None",
+                "Response",
+            }
+            actual = 200 if route.method != "DELETE" or answers_body else None
         if (
             actual is not None
             and actual not in wanted
@@ -177,10 +184,47 @@ def trace_endpoint(
                     f"{req.key} lacks the query parameter(s) the design states: {', '.join(missing)}",
                 )
             )
+    raw = _raw_body(route) if isinstance(d.get("request"), str) else None
+    if raw is not None:
+        if status == "implemented":
+            status = "partial"
+        reasons.append(f"the body is read as {raw}, not as the design's schema {d['request']}")
+        problems.append(
+            (
+                "req.partial",
+                route.file,
+                route.function.node.lineno,
+                f"{req.key} reads its body as {raw} instead of the design's schema "
+                f"{d['request']}, so its stated constraints are not enforced",
+            )
+        )
     out = Outcome(status, "; ".join(reasons) or "route found", evidence, tests, problems)
     if not tests and status == "implemented":
         out.untested_at = (route.file, route.line)
     return out
+
+
+_RAW_BODY = {"dict", "Dict", "Any", "typing.Any", "list", "List", "bytes", "str", "object"}
+
+
+def _raw_body(route: Route) -> str | None:
+    """How a route reads a body without a model: `dict[str, str]` or `Request.json()`."""
+    bodies = [p for p in route.params if p.kind == "body"]
+    if bodies:
+        heads = [re.split(r"[\[|\s]", p.annotation.strip(), maxsplit=1)[0] for p in bodies]
+        if all(h in _RAW_BODY for h in heads):
+            return f"a raw `{bodies[0].annotation}`"
+        return None
+    if any(p.kind == "request" for p in route.params):
+        for node in ast.walk(route.function.node):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"json", "body", "form"}
+                and isinstance(node.func.value, ast.Name)
+            ):
+                return f"raw `{node.func.value.id}.{node.func.attr}()`"
+    return None
 
 
 def _router_file_for(facts: Facts, path: str) -> tuple[str | None, int | None]:
@@ -232,7 +276,12 @@ def payload_model(facts: Facts, topic: str, fields: list[str]) -> PydanticModel 
     return best[1]
 
 
-def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) -> Outcome:
+def trace_event(
+    facts: Facts,
+    req: Requirement,
+    handler_has: dict[str, bool],
+    design_topics: set[str] | None = None,
+) -> Outcome:
     d = req.details
     topic = str(d.get("topic", req.key))
     direction = d.get("direction")
@@ -255,7 +304,8 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
     else:
         sites = produced or consumed or (literal if facts.has_kafka else [])
     if not sites:
-        known = sorted({*facts.produced, *facts.consumed})
+        # a topic the design names itself is not a misspelling of this one
+        known = sorted({*facts.produced, *facts.consumed} - (design_topics or set()))
         near = _similar_topic(topic, known)
         if near is not None:
             near_sites = facts.produced.get(near) or facts.consumed.get(near) or []
@@ -310,7 +360,14 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
                     (
                         h
                         for h in pm.fields
-                        if h not in fields and (h.endswith("_" + f) or h.startswith(f + "_"))
+                        if h not in fields
+                        and (
+                            h.endswith("_" + f)
+                            or h.startswith(f + "_")
+                            # the code dropped a suffix: `room` for the design's `room_id`
+                            or f.startswith(h + "_")
+                            or f.endswith("_" + h)
+                        )
                     ),
                     None,
                 )
@@ -354,8 +411,34 @@ def trace_event(facts: Facts, req: Requirement, handler_has: dict[str, bool]) ->
         problems,
     )
     if not tests and direction == "consumed":
+        tests = _tests_of_consumer_modules(facts, sites)
+        out.tests = tests
+    if not tests and direction == "consumed":
         out.untested_at = untested_at or (sites[0] if facts.consumer_modules else None)
     return out
+
+
+def _tests_of_consumer_modules(facts: Facts, sites: list[Site]) -> list[str]:
+    """Tests that call into the module consuming the topic (its consumer class or handler).
+
+    A consumer of one topic has no topic dispatch to find handlers by; a test that drives
+    its class or functions (`consumer.handle(raw)`) exercises the topic all the same.
+    """
+    index = facts.index
+    modules = {index.modules[p].name for p, _ in sites if p in index.modules}
+    if not modules:
+        return []
+    out: list[str] = []
+    for t in index.tests:
+        for c in t.function.calls:
+            target = c.target or ""
+            owner = target.rsplit(".", 1)[0]
+            if any(owner == mod or owner.startswith(mod + ".") for mod in modules):
+                fn = index.function(target)
+                if fn is not None and not fn.name.startswith("__"):
+                    out.append(t.id)
+                    break
+    return sorted(out)
 
 
 def _tests_mentioning(facts: Facts, text: str) -> list[str]:

@@ -108,7 +108,12 @@ def trace_requirements(
                 o = trace_endpoint(facts, req, claimed)
                 about[req.id] = _words_of_reason(o.reason) if o.status != "implemented" else set()
             elif req.kind == "event":
-                o = trace_event(facts, req, dedup if _idempotency_stated(requirements) else {})
+                o = trace_event(
+                    facts,
+                    req,
+                    dedup if _idempotency_stated(requirements) else {},
+                    {str(r.details.get("topic", r.key)) for r in requirements if r.kind == "event"},
+                )
                 about[req.id] = _words_of_reason(o.reason) if o.status == "deviation" else set()
             elif req.kind == "model":
                 o = trace_model(facts, req)
@@ -215,6 +220,8 @@ def _idempotency_stated(requirements: list[Requirement]) -> bool:
 
 def _words_of_reason(reason: str) -> set[str]:
     words = set(re.findall(r"'(\w+)'", reason))
+    # a status-code gap concerns the statements that name a status code
+    words.update(re.findall(r"(?<![\w.])[1-5]\d\d(?![\w.])", reason))
     m = re.search(r"missing:\s*([\w, ]+)", reason)
     if m:
         words.update(w.strip() for w in m.group(1).split(",") if w.strip())
