@@ -67,7 +67,7 @@ _NORMATIVE = re.compile(
     r"validated|logged|idempotent|enabled|disabled|deduplicate\w*|skipped|acknowledged|"
     r"surfaces?|rolled back|rolls?|clears?|keeps?|fails?|counts? as|is off|is on|echoed|bound|"
     r"will|cannot|can not|can be|may not|allowed|forbidden|refuse[sd]?|removes?|stops?|"
-    r"comes? from|prefixed|checks?)\b"
+    r"comes? from|prefixed|checks?|starts? (with|at|as))\b"
     # a stated setting: `acks=all`, `enable.idempotence=true`
     r"|\b[a-z][\w.]*=[\w-]+"
     # present-tense passive voice states behaviour: "is refused", "are serialised", "is opened"
@@ -559,11 +559,13 @@ def _prose_events(st: _State, b: Block) -> None:
         direction = _direction(sentence, st.doc.service)
         m = _CARRIES.search(sentence)
         tail = sentence[m.end() :] if m else ""
-        fields = [
-            f
+        at = {
+            f: hit.start()
             for f in field_names([c for c in b.inline.codes if c in tail])
-            if not topics_in([f]) and re.search(rf"(?<![\w.-]){re.escape(f)}(?![\w-])", tail)
-        ]
+            if not topics_in([f])
+            and (hit := re.search(rf"(?<![\w.-]){re.escape(f)}(?![\w-]|\.\w)", tail)) is not None
+        }
+        fields = sorted(at, key=lambda f: at[f])
         for topic in named:
             dlq = _is_dlq(topic, sentence)
             _event(
