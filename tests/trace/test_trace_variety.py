@@ -225,3 +225,14 @@ def test_a_payload_field_without_its_suffix_is_a_rename(tmp_path: Path) -> None:
     result = _trace(tmp_path, EVENTS_DESIGN, {"app/events.py": PRODUCER})
     assert _status(result)["bookings.created"] == "deviation"
     assert ("req.deviation", "app/events.py", 7) in _found(result)
+
+
+def test_a_payload_field_extended_or_shortened_by_a_word_is_a_rename(tmp_path: Path) -> None:
+    design = EVENTS_DESIGN.replace("`booking_id`, `room_id` |", "`booking_id`, `ends_at` |")
+    code = PRODUCER.replace("    room: str", "    end: str")
+    result = _trace(tmp_path, design, {"app/events.py": code})
+    assert _status(result)["bookings.created"] == "implemented"  # `end` is one word: no guess
+    code = PRODUCER.replace("    room: str", "    ends_at_utc: str")
+    result = _trace(tmp_path, design, {"app/events.py": code})
+    assert _status(result)["bookings.created"] == "deviation"
+    assert ("req.deviation", "app/events.py", 7) in _found(result)

@@ -357,18 +357,7 @@ def trace_event(
             missing = [f for f in fields if f not in pm.fields]
             for f in missing:
                 renamed = next(
-                    (
-                        h
-                        for h in pm.fields
-                        if h not in fields
-                        and (
-                            h.endswith("_" + f)
-                            or h.startswith(f + "_")
-                            # the code dropped a suffix: `room` for the design's `room_id`
-                            or f.startswith(h + "_")
-                            or f.endswith("_" + h)
-                        )
-                    ),
+                    (h for h in pm.fields if h not in fields and _renamed(f, h)),
                     None,
                 )
                 if renamed is not None:
@@ -439,6 +428,22 @@ def _tests_of_consumer_modules(facts: Facts, sites: list[Site]) -> list[str]:
                     out.append(t.id)
                     break
     return sorted(out)
+
+
+def _field_words(name: str) -> list[str]:
+    return [w[:-1] if w.endswith("s") and len(w) > 3 else w for w in name.split("_") if w]
+
+
+def _renamed(design: str, code: str) -> bool:
+    """`order_id`/`order`, `reason`/`cancel_reason`, `trial_ends_at`/`trial_end`: one field."""
+    if code.endswith("_" + design) or code.startswith(design + "_"):
+        return True
+    if design.startswith(code + "_") or design.endswith("_" + code):
+        return True
+    dw, cw = _field_words(design), _field_words(code)
+    shorter, longer = (dw, cw) if len(dw) <= len(cw) else (cw, dw)
+    # the same leading words, one name extends the other (`trial_end` + `at`)
+    return len(shorter) >= 2 and longer[: len(shorter)] == shorter
 
 
 def _tests_mentioning(facts: Facts, text: str) -> list[str]:
