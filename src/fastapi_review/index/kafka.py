@@ -83,7 +83,7 @@ def collect(index: ProjectIndex) -> None:
                 seen.add(id(c.node))
                 _maybe_client(index, m, fn, c.node, c.target)
                 _maybe_send(index, m, fn, c.node, c.target, c.awaited)
-        for node in ast.walk(m.tree):
+        for node in m.nodes(ast.Call):
             if isinstance(node, ast.Call) and id(node) not in seen:
                 _maybe_client(index, m, None, node, resolver.dotted(node.func))
     # topics subscribed later: consumer.subscribe([...])

@@ -82,7 +82,7 @@ def status_value(expr: ast.expr | None) -> int | None:
 
 def _module_level_calls(m: Module) -> list[tuple[str, ast.Call, int]]:
     out: list[tuple[str, ast.Call, int]] = []
-    for node in ast.walk(m.tree):
+    for node in m.nodes(ast.Assign, ast.AnnAssign):
         if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
@@ -304,7 +304,7 @@ def _all_calls(m: Module) -> list[tuple[Function | None, ast.Call]]:
         for c in fn.calls:
             out.append((fn, c.node))
             owned.add(id(c.node))
-    for node in ast.walk(m.tree):
+    for node in m.nodes(ast.Call):
         if isinstance(node, ast.Call) and id(node) not in owned:
             out.append((None, node))
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections import deque
 from dataclasses import dataclass, field
 
 OFFLOADERS = {
@@ -16,6 +17,7 @@ OFFLOADERS = {
 OFFLOAD_METHODS = {"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"}
 
 FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
+DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
 @dataclass
@@ -93,6 +95,44 @@ class Module:
     assigned_calls: dict[str, str] = field(default_factory=dict)  # x = Cls(...) at module level
     functions: list[Function] = field(default_factory=list)
     classes: list[ClassInfo] = field(default_factory=list)
+    _buckets: dict[type[ast.AST], list[ast.AST]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    _nested: dict[int, list[DefNode]] | None = field(default=None, repr=False, compare=False)
+
+    def nodes(self, *types: type[ast.AST]) -> list[ast.AST]:
+        """Every node of these types in the module, from one walk of the tree kept per module."""
+        buckets = self._walk()[0]
+        if len(types) == 1:
+            return buckets.get(types[0], [])
+        out: list[ast.AST] = []
+        for t in types:
+            out.extend(buckets.get(t, []))
+        return out
+
+    def nested_defs(
+        self, owner: ast.AST
+    ) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+        """The functions and classes defined directly inside `owner` (not inside a nested def)."""
+        return self._walk()[1].get(id(owner), [])
+
+    def _walk(self) -> tuple[dict[type[ast.AST], list[ast.AST]], dict[int, list[DefNode]]]:
+        if self._buckets is None or self._nested is None:
+            buckets: dict[type[ast.AST], list[ast.AST]] = {}
+            nested: dict[int, list[DefNode]] = {}
+            todo: deque[tuple[ast.AST, ast.AST]] = deque([(self.tree, self.tree)])
+            while todo:  # breadth first, in the order of ast.walk
+                node, owner = todo.popleft()
+                buckets.setdefault(type(node), []).append(node)
+                inner = owner
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    nested.setdefault(id(owner), []).append(node)
+                    inner = node
+                todo.extend((child, inner) for child in ast.iter_child_nodes(node))
+            for defs in nested.values():
+                defs.sort(key=lambda d: d.lineno)
+            self._buckets, self._nested = buckets, nested
+        return self._buckets, self._nested
 
     def line_text(self, line: int) -> str:
         if 1 <= line <= len(self.lines):
@@ -158,7 +198,7 @@ def _resolve_relative(module: Module, level: int, name: str | None) -> str:
 
 
 def collect_imports(module: Module) -> None:
-    for node in ast.walk(module.tree):
+    for node in module.nodes(ast.Import, ast.ImportFrom):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -465,11 +505,8 @@ def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -
         module.functions.append(fn)
         if cls is not None:
             cls.methods[node.name] = fn
-        for stmt in ast.walk(node):
-            if stmt is node:
-                continue
         # nested defs become their own functions
-        for child in _direct_nested(node):
+        for child in module.nested_defs(node):
             if isinstance(child, ast.ClassDef):
                 add_class(child, f"{prefix}{node.name}.")
             else:
@@ -490,15 +527,3 @@ def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -
     for fn in module.functions:
         cls = by_name.get(fn.qualname.rsplit(".", 1)[0]) if fn.class_name else None
         _FunctionScanner(resolver, fn, cls).scan()
-
-
-def _direct_nested(node: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
-    out: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = []
-    stack = list(ast.iter_child_nodes(node))
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            out.append(cur)
-            continue
-        stack.extend(ast.iter_child_nodes(cur))
-    return sorted(out, key=lambda n: n.lineno)
