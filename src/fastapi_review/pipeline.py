@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import ast
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from pathlib import Path
 
 from fastapi_review import __version__
 from fastapi_review.cache import cache_dir_for, cached_run_rules
 from fastapi_review.design import DesignDoc, read_design
 from fastapi_review.errors import UsageError
 from fastapi_review.index.project import ProjectIndex, build_index
-from fastapi_review.models import ChangeInfo, Review
+from fastapi_review.models import ChangeInfo, Review, TracedRequirement
 from fastapi_review.probes import GateRun, dedupe, run_gates
 from fastapi_review.rules.base import Context
 from fastapi_review.suppressions import apply_suppressions
-from fastapi_review.trace import trace_requirements
+from fastapi_review.trace import TraceResult, trace_requirements
 from fastapi_review.verdict import decide
 from fastapi_review.workspace import Workspace
 
@@ -30,6 +32,12 @@ Progress = Callable[[str, str], None]
 
 def _noop(stage: str, state: str) -> None:
     return None
+
+
+def _failure(exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
+    return f"{exc.__class__.__name__}: {exc}{at}"
 
 
 def stats(index: ProjectIndex) -> dict[str, int]:
@@ -92,8 +100,11 @@ def run_review(
     if ws.design is not None:
         t = time.perf_counter()
         progress("design", "start")
-        doc = read_design(ws.design)
-        design_problems = list(doc.problems)
+        try:
+            doc = read_design(ws.design)
+            design_problems = list(doc.problems)
+        except Exception as exc:  # a defect in the reader must not sink the review
+            design_problems.append(f"the design could not be read: {_failure(exc)}")
         timed("design", t)
     else:
         design_problems.append(
@@ -127,9 +138,18 @@ def run_review(
     tool = dedupe(gate_run.findings, own)
     t = time.perf_counter()
     progress("trace", "start")
-    traced = trace_requirements(
-        ctx.requirements, ctx, gate_run.coverage, gate_run.gates, own + tool
-    )
+    try:
+        traced = trace_requirements(
+            ctx.requirements, ctx, gate_run.coverage, gate_run.gates, own + tool
+        )
+    except Exception as exc:  # every requirement stays unverified, and the report says why
+        notes.append(f"requirement tracing failed: {_failure(exc)}")
+        traced = TraceResult(
+            traced=[
+                TracedRequirement(requirement=r, status="unverified", reason="tracing failed")
+                for r in ctx.requirements
+            ]
+        )
     timed("trace", t)
     findings = own + tool + traced.findings
     # inline `# fastapi-review: ignore[RULE] reason` comments; reports unused ones too

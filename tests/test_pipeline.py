@@ -1,0 +1,47 @@
+"""The pipeline completes and says what failed when one stage has a defect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fastapi_review import pipeline
+from fastapi_review.workspace import open_workspace
+
+FILES = {
+    "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/health/live')\nasync def live() -> dict[str, str]:\n    return {'status': 'ok'}\n",
+    "tech-design.md": "# D\n\n| Method | Path |\n|---|---|\n| GET | /health/live |\n| GET | /items |\n",
+}
+
+
+def _project(tmp_path: Path) -> Path:
+    for rel, text in FILES.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def _boom(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("boom")
+
+
+def test_a_failing_design_reader_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "read_design", _boom)
+    review = pipeline.run_review(open_workspace(_project(tmp_path), run_tests=False), gates=[])
+    assert any(
+        "the design could not be read: RuntimeError: boom" in p for p in review.design_problems
+    )
+    assert review.requirements == []
+    assert review.scores.requirements == 3
+
+
+def test_a_failing_tracer_leaves_requirements_unverified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "trace_requirements", _boom)
+    review = pipeline.run_review(open_workspace(_project(tmp_path), run_tests=False), gates=[])
+    assert any(n.startswith("requirement tracing failed: RuntimeError: boom") for n in review.notes)
+    assert review.requirements and {t.status for t in review.requirements} == {"unverified"}
