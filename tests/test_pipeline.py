@@ -45,3 +45,14 @@ def test_a_failing_tracer_leaves_requirements_unverified(
     review = pipeline.run_review(open_workspace(_project(tmp_path), run_tests=False), gates=[])
     assert any(n.startswith("requirement tracing failed: RuntimeError: boom") for n in review.notes)
     assert review.requirements and {t.status for t in review.requirements} == {"unverified"}
+
+
+def test_a_failing_index_collector_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi_review.index import routes
+
+    monkeypatch.setattr(routes, "collect", _boom)
+    review = pipeline.run_review(open_workspace(_project(tmp_path), run_tests=False), gates=[])
+    assert "index: routes not collected: RuntimeError: boom" in review.notes
+    assert review.stats["routes"] == 0

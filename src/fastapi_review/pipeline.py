@@ -130,6 +130,7 @@ def run_review(
         timed("gates", t_gates)
     if rules_cached:
         notes.append("rules: results reused from the cache (nothing they read has changed)")
+    notes.extend(index.errors)
     for err in rule_run.errors:
         notes.append(f"rule failed and was skipped: {err}")
     notes.extend(gate_run.notes)

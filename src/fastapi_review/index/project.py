@@ -48,6 +48,8 @@ class ProjectIndex:
     kafka_clients: list[KafkaClient] = field(default_factory=list)
     kafka_sends: list[KafkaSend] = field(default_factory=list)
     tests: list[TestFunction] = field(default_factory=list)
+    # collectors that failed (the review reports them and goes on)
+    errors: list[str] = field(default_factory=list)
     # structures derived from the index on first use (call graph, ...), kept with it
     memo: dict[str, object] = field(default_factory=dict)
 
@@ -253,10 +255,16 @@ def build_index(
         for fn in m.functions:
             index.functions[fn.fqname] = fn
     _read_extra_files(index)
-    data.collect(index)
-    routes.collect(index)
-    kafka.collect(index)
-    tests.collect(index)
+    for name, collect in (
+        ("data models and settings", data.collect),
+        ("routes", routes.collect),
+        ("Kafka clients", kafka.collect),
+        ("tests", tests.collect),
+    ):
+        try:
+            collect(index)
+        except Exception as exc:  # one collector's defect must not sink the review
+            index.errors.append(f"index: {name} not collected: {exc.__class__.__name__}: {exc}")
     return index
 
 
