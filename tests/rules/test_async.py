@@ -575,3 +575,90 @@ def test_session_from_a_factory_parameter() -> None:
         """
     }
     assert where(hits(UnmanagedSession, files)) == [("app/jobs.py", 5)]
+
+
+def test_session_from_a_callable_annotated_factory() -> None:
+    # `Callable[[], AsyncSession]` as a parameter, or kept on `self` from a constructor
+    # parameter: calling it makes a session that must be closed
+    files = {
+        "app/worker.py": """
+            from collections.abc import Callable
+            from typing import Optional
+
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+
+            class Worker:
+                def __init__(self, session_factory: Callable[[], AsyncSession]) -> None:
+                    self._make = session_factory
+
+                async def leaky(self) -> None:
+                    session = self._make()
+                    await session.execute("DELETE FROM tokens")
+
+                async def managed(self) -> None:
+                    async with self._make() as session:
+                        await session.execute("DELETE FROM tokens")
+
+
+            async def job(make: "Optional[Callable[[], AsyncSession]]") -> None:
+                session = make()
+                await session.commit()
+
+
+            async def other(make: Callable[[], int]) -> None:
+                value = make()
+                print(value)
+        """
+    }
+    assert where(hits(UnmanagedSession, files)) == [("app/worker.py", 12), ("app/worker.py", 21)]
+
+
+def test_kafka_python_send_future_get_blocks_the_loop() -> None:
+    # kafka-python's send() returns a future; get() waits for the broker. The producer is
+    # kept on `self` (typed Any in the constructor, built in start())
+    files = {
+        "app/events.py": """
+            from typing import Any
+
+            from kafka import KafkaProducer
+
+
+            class Events:
+                def __init__(self, producer: Any | None = None) -> None:
+                    self._producer = producer
+
+                def start(self) -> None:
+                    self._producer = KafkaProducer(bootstrap_servers="kafka:9092")
+
+                def created(self, key: bytes) -> None:
+                    future = self._producer.send("created", key=key, value=b"{}")
+                    future.get(timeout=10)
+
+                def deleted(self, key: bytes) -> None:
+                    self._producer.send("deleted", key=key, value=b"{}").get(timeout=10)
+        """,
+        "app/api.py": """
+            from fastapi import APIRouter
+
+            from app.events import Events
+
+            router = APIRouter()
+            events = Events()
+
+
+            @router.post("/things")
+            async def create() -> None:
+                events.created(b"k")
+                events.deleted(b"k")
+        """,
+    }
+    found = hits(BlockingCallReachable, files)
+    assert where(found) == [
+        ("app/events.py", 14),
+        ("app/events.py", 15),
+        ("app/events.py", 18),
+        ("app/events.py", 18),
+    ]
+    gets = [f for f in found if "FutureRecordMetadata.get" in f.message]
+    assert [f.line for f in gets] == [15, 18]

@@ -364,3 +364,85 @@ def test_except_in_a_loop_over_the_batch_drops_the_message(tmp_path: Path) -> No
         },
     )
     assert keys(findings(root, ["KAF004"])) == {("KAF004", "app/consumer.py", 27)}
+
+
+PUBLISHING_CONSUMER = """\
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+
+
+class Paid(BaseModel):
+    order_id: str
+    member_id: str
+
+
+class Publisher:
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+
+    async def publish(self, topic: str, event: Paid) -> None:
+        try:
+            await self._producer.send_and_wait(topic, event.model_dump_json().encode())
+        except Exception:
+            log.warning("publish failed")
+
+
+class Ledger:
+    def __init__(self, session, publisher: Publisher) -> None:
+        self.session = session
+        self.publisher = publisher
+
+    async def credit(self, event: Paid) -> None:
+{guard}        account = await self.session.get(object, event.member_id)
+        if account is None:
+            return
+        self.session.add(object())
+        await self.session.commit()
+        await self.publisher.publish("points.earned", event)
+
+
+async def run(consumer: AIOKafkaConsumer, ledger: Ledger) -> None:
+    try:
+        async for msg in consumer:
+            try:
+                await ledger.credit(Paid.model_validate_json(msg.value))
+            except Exception:
+                raise
+            await consumer.commit()
+    finally:
+        await consumer.stop()
+"""
+
+
+def test_producer_send_failure_on_the_processing_path_is_not_a_missing_dlq(
+    tmp_path: Path,
+) -> None:
+    # the except around an outgoing send handles the event being published, not the
+    # consumed message: that is producer reliability, not a dead-letter question
+    root = write(tmp_path / "p", {"app/consumer.py": PUBLISHING_CONSUMER.format(guard="")})
+    assert findings(root, ["KAF004"]) == []
+
+
+def test_early_exit_on_a_keyed_lookup_is_deduplication(tmp_path: Path) -> None:
+    # no guard: a "not found, skip" test on the account is not deduplication
+    plain = write(tmp_path / "plain", {"app/consumer.py": PUBLISHING_CONSUMER.format(guard="")})
+    assert keys(findings(plain, ["KAF005"])) == {("KAF005", "app/consumer.py", 30)}
+    # "found, skip": whatever the lookup is called, an early return when a lookup keyed
+    # by the message finds something is a deduplication check
+    awaited = "        if await self.session.scalar(object, event.order_id):\n            return\n"
+    bound = (
+        "        done = await self.session.scalar(object, event.order_id)\n"
+        "        if done is not None:\n"
+        "            return\n"
+    )
+    for name, guard in (("awaited", awaited), ("bound", bound)):
+        root = write(tmp_path / name, {"app/consumer.py": PUBLISHING_CONSUMER.format(guard=guard)})
+        assert findings(root, ["KAF005"]) == [], name
+    # a test on the message itself or a builtin is not a lookup
+    own = "        if isinstance(event, Paid):\n            return\n"
+    root = write(tmp_path / "own", {"app/consumer.py": PUBLISHING_CONSUMER.format(guard=own)})
+    assert keys(findings(root, ["KAF005"])) == {("KAF005", "app/consumer.py", 30)}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,7 +61,11 @@ KNOWN_RETURNS: dict[str, str] = {
     "boto3.Session.client": "boto3.client",
     "socket.create_connection": "socket.socket",
     "urllib3.PoolManager": "urllib3.PoolManager",
+    # kafka-python: send() returns a future whose get() waits for the broker
+    "kafka.KafkaProducer.send": "kafka.producer.future.FutureRecordMetadata",
 }
+# annotations that say nothing about the value: an assignment elsewhere knows better
+_UNINFORMATIVE = frozenset({"typing.Any", "Any", "object", "builtins.object"})
 
 # factories whose *call* yields a session
 SESSION_FACTORIES: dict[str, str] = {
@@ -95,6 +99,7 @@ class CallGraph:
         self._resolvers: dict[str, Resolver] = {}
         self._extra_locals: dict[str, dict[str, str]] = {}
         self._extra_attrs: dict[str, dict[str, str]] = {}
+        self._resolving: set[int] = set()
         self._out: dict[str, list[Edge]] = {}
         self._in: dict[str, list[Edge]] = {}
         self._call_fn: dict[int, Function | None] = {}
@@ -282,12 +287,31 @@ class CallGraph:
         self._extra_locals[fn.fqname] = out
         return out
 
+    def callable_return(self, fn: Function, func: ast.expr) -> str | None:
+        """The type `func()` returns when `func` is annotated `Callable[..., R]`: a parameter
+        or annotated local of `fn`, or `self.attr` declared so or set from such a parameter."""
+        module = self.index.modules.get(fn.path)
+        if module is None:
+            return None
+        ann: ast.expr | None = None
+        if isinstance(func, ast.Name):
+            ann = _annotation_of(fn.node, func.id)
+        elif isinstance(func, ast.Attribute) and _is_self_attr(func):
+            cls = self._class_of(fn)
+            if cls is None:
+                return None
+            module = self.index.modules.get(cls.path) or module
+            ann = _attr_annotation(cls, func.attr)
+        if ann is None:
+            return None
+        return _callable_result(self.resolver(module), ann)
+
     def attr_type(self, cls: ClassInfo, attr: str, depth: int = 0) -> str | None:
         """The type of `self.attr` in `cls` (or a project base class)."""
         if depth > 5:
             return None
         t = cls.attr_types.get(attr)
-        if t:
+        if t and t not in _UNINFORMATIVE:
             return t
         extra = self._extra_attrs.get(cls.fqname)
         if extra is None:
@@ -358,6 +382,9 @@ class CallGraph:
             return f"{module.name}.{target}"
         extra = self.extra_locals(fn)
         func = call.node.func
+        known = self._known_result_target(fn, call)
+        if known is not None:
+            return known
         base = func.value if isinstance(func, ast.Attribute) else func
         while isinstance(base, ast.Attribute | ast.Call):
             base = base.value if isinstance(base, ast.Attribute) else base.func
@@ -381,7 +408,10 @@ class CallGraph:
             and func.value.value.id in {"self", "cls"}
         ):
             cls = self._class_of(fn)
-            if cls is not None and not cls.attr_types.get(func.value.attr):
+            if (
+                cls is not None
+                and (cls.attr_types.get(func.value.attr) or "typing.Any") in _UNINFORMATIVE
+            ):
                 t = self.attr_type(cls, func.value.attr)
                 if t:
                     return f"{t}.{func.attr}"
@@ -407,6 +437,33 @@ class CallGraph:
                 if t:
                     return f"{t}()"
         return target
+
+    def _known_result_target(self, fn: Function, call: Call) -> str | None:
+        """`fut = producer.send(...); fut.get()` and `producer.send(...).get()`: the method
+        of a library call's known result type (KNOWN_RETURNS), whatever the symbol layer
+        guessed for the receiver."""
+        func = call.node.func
+        if not isinstance(func, ast.Attribute):
+            return None
+        inner: ast.expr | None = None
+        if isinstance(func.value, ast.Call):
+            inner = func.value
+        elif isinstance(func.value, ast.Name) and fn.local_types.get(func.value.id, "").endswith(
+            "()"
+        ):
+            inner = _assigned_call(self.own_nodes(fn), func.value.id)
+        if inner is None or id(call.node) in self._resolving:
+            return None
+        source = next((c for c in fn.calls if c.node is inner), None)
+        if source is None:
+            return None
+        self._resolving.add(id(call.node))
+        try:
+            made = qualified_call(self, fn, source)
+        finally:
+            self._resolving.discard(id(call.node))
+        ret = KNOWN_RETURNS.get(made or "")
+        return f"{ret}.{func.attr}" if ret else None
 
     def bound_names(self, fn: Function) -> set[str]:
         """Names `fn` binds itself: parameters, assignment targets, nested defs."""
@@ -629,6 +686,97 @@ def _is_self_attr(expr: ast.expr) -> bool:
         and isinstance(expr.value, ast.Name)
         and expr.value.id == "self"
     )
+
+
+def _assigned_call(nodes: Iterable[ast.AST], name: str) -> ast.Call | None:
+    """The call assigned to local `name` when exactly one assignment binds it."""
+    found: list[ast.expr] = []
+    for sub in nodes:
+        if isinstance(sub, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in sub.targets
+        ):
+            found.append(sub.value)
+        elif (
+            isinstance(sub, ast.AnnAssign | ast.AugAssign)
+            and isinstance(sub.target, ast.Name)
+            and sub.target.id == name
+        ):
+            return None
+    if len(found) != 1:
+        return None
+    value = found[0]
+    return value if isinstance(value, ast.Call) else None
+
+
+def _annotation_of(node: ast.AST, name: str) -> ast.expr | None:
+    """The annotation of parameter or annotated local `name` of a function node."""
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return None
+    args = node.args
+    for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+        if a.arg == name:
+            return a.annotation
+    for sub in ast.walk(node):
+        if (
+            isinstance(sub, ast.AnnAssign)
+            and isinstance(sub.target, ast.Name)
+            and sub.target.id == name
+        ):
+            return sub.annotation
+    return None
+
+
+def _attr_annotation(cls: ClassInfo, attr: str) -> ast.expr | None:
+    """`attr: T` in the class body, `self.attr: T = ...`, or `self.attr = param` (also
+    `param or default`) where the method's parameter is annotated."""
+    for stmt in cls.node.body:
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and stmt.target.id == attr
+        ):
+            return stmt.annotation
+    for meth in cls.methods.values():
+        for sub in ast.walk(meth.node):
+            if isinstance(sub, ast.AnnAssign) and _is_self_attr(sub.target):
+                if isinstance(sub.target, ast.Attribute) and sub.target.attr == attr:
+                    return sub.annotation
+            elif isinstance(sub, ast.Assign) and len(sub.targets) == 1:
+                tgt = sub.targets[0]
+                if not (_is_self_attr(tgt) and isinstance(tgt, ast.Attribute)):
+                    continue
+                if tgt.attr != attr:
+                    continue
+                val = sub.value
+                if isinstance(val, ast.BoolOp) and val.values:
+                    val = val.values[0]
+                if isinstance(val, ast.Name):
+                    ann = _annotation_of(meth.node, val.id)
+                    if ann is not None:
+                        return ann
+    return None
+
+
+def _callable_result(r: Resolver, ann: ast.expr) -> str | None:
+    """`Callable[[...], R]` (also optional, or in quotes) -> the resolved type of R."""
+    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        try:
+            ann = ast.parse(ann.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+        for side in (ann.left, ann.right):
+            if not (isinstance(side, ast.Constant) and side.value is None):
+                return _callable_result(r, side)
+        return None
+    if not isinstance(ann, ast.Subscript):
+        return None
+    outer = (dotted(ann.value) or "").rsplit(".", 1)[-1]
+    if outer == "Optional":
+        return _callable_result(r, ann.slice)
+    if outer != "Callable" or not isinstance(ann.slice, ast.Tuple) or len(ann.slice.elts) != 2:
+        return None
+    return r.annotation_type(ann.slice.elts[1])
 
 
 def _generic_base(r: Resolver, ann: ast.expr) -> str | None:

@@ -154,6 +154,11 @@ BLOCKING_METHODS: dict[str, tuple[str, frozenset[str] | None]] = {
     ),
     "kafka.KafkaProducer": ("sync Kafka client", frozenset({"send", "flush"})),
     "kafka.KafkaConsumer": ("sync Kafka client", frozenset({"poll", "commit"})),
+    # the future of kafka-python's send(): get() waits for the broker's acknowledgement
+    "kafka.producer.future.FutureRecordMetadata": (
+        "waits for the Kafka broker",
+        frozenset({"get"}),
+    ),
     # confluent-kafka produce() only enqueues (BufferError when full): it never waits
     "confluent_kafka.Producer": ("sync Kafka client", frozenset({"flush", "poll", "list_topics"})),
     "confluent_kafka.Consumer": (
@@ -827,6 +832,11 @@ def _created_resource(graph: CallGraph, fn: Function, value: ast.expr) -> str | 
     else:
         t = graph.value_type(f"{target}()") or target
     kind = _MANAGED_TYPES.get(spelled(t))
+    if kind is None:
+        # `factory()` where `factory: Callable[[], AsyncSession]` (a parameter, or an
+        # attribute set from one): the call makes a session
+        made = graph.callable_return(fn, value.func)
+        kind = _MANAGED_TYPES.get(spelled(made)) if made else None
     if kind == "async engine" and "NullPool" in ast.unparse(value):
         return None  # no pool: every connection is closed when released
     return kind

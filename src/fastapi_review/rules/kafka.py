@@ -1066,6 +1066,8 @@ class NoDeadLetter(Rule):
                 continue
             if not _work_calls(ix, step.fn, node.body):
                 continue  # only commits/polls inside: offsets, not processing
+            if step.parent is not None and _produce_only(ix, step.fn, node.body):
+                continue  # a producer's send failing: the outgoing event, not the message
             if not (
                 mentions(ast.Module(body=node.body, type_ignores=[]), step.tainted)
                 or any(resolve_call(ix, step.fn, c) for c in _work_calls(ix, step.fn, node.body))
@@ -1111,6 +1113,39 @@ class NoDeadLetter(Rule):
             if mentions(node, tainted) and (_is_awaited(loop.fn, node) or _is_parse(loop.fn, node)):
                 return node
         return None
+
+
+def _send_nodes(ix: ProjectIndex) -> set[int]:
+    """ids of every Kafka send call of the project (built once per index)."""
+    memo = ix.memo.get("kafka.send_nodes")
+    if isinstance(memo, set):
+        return memo
+    out = {id(s.node) for s in ix.kafka_sends}
+    ix.memo["kafka.send_nodes"] = out
+    return out
+
+
+def _produce_only(ix: ProjectIndex, fn: Function, body: Region) -> bool:
+    """The try body only sends to Kafka (its arguments and a `.get()` on the send's future
+    aside): an except around it handles the failure of an outgoing event."""
+    sends = _send_nodes(ix)
+    found: list[ast.Call] = [n for n in walk(body) if isinstance(n, ast.Call) and id(n) in sends]
+    if not found:
+        return False
+    inside: set[int] = set()
+    for call in found:
+        for arg in [*call.args, *(k.value for k in call.keywords)]:
+            inside |= {id(n) for n in ast.walk(arg)}
+    for call in _work_calls(ix, fn, body):
+        if id(call) in sends or id(call) in inside:
+            continue
+        recv = receiver(call)
+        if isinstance(recv, ast.Await):
+            recv = recv.value
+        if isinstance(recv, ast.Call) and id(recv) in sends:
+            continue  # producer.send(...).get(timeout=...)
+        return False
+    return True
 
 
 def _handler_recovers(
@@ -1330,6 +1365,74 @@ def _state_guard(stmts: Region) -> bool:
     return False
 
 
+def _exits(body: Region) -> bool:
+    last = body[-1] if body else None
+    return isinstance(last, ast.Return | ast.Continue)
+
+
+def _keyed_lookup(expr: ast.expr, tainted: set[str]) -> bool:
+    """`await repo.x(event.key)`, `repo.x(event.key)`, `q.filter_by(id=event.id).first()`:
+    a lookup keyed by message data (not a method of the message, not a builtin test)."""
+    awaited = isinstance(expr, ast.Await)
+    if isinstance(expr, ast.Await):
+        expr = expr.value
+    if not isinstance(expr, ast.Call) or is_logging(expr):
+        return False
+    f = expr.func
+    if isinstance(f, ast.Name):
+        if not awaited:
+            return False  # isinstance(event, X), len(...), a pure helper
+    elif isinstance(f, ast.Attribute):
+        root: ast.expr = f.value
+        while isinstance(root, ast.Attribute | ast.Call | ast.Subscript):
+            root = root.func if isinstance(root, ast.Call) else root.value
+        if isinstance(root, ast.Name) and (root.id in tainted or root.id in _PURE_MODULES):
+            return False  # event.is_test(), re.match(...), json.loads(...)
+    else:
+        return False
+    return mentions(expr, tainted)
+
+
+_PURE_MODULES = frozenset(
+    {"re", "json", "math", "os", "datetime", "time", "uuid", "str", "dict", "list", "set"}
+)
+
+
+def _lookup_guard(stmts: Region, tainted: set[str]) -> bool:
+    """An early exit when a lookup keyed by the message finds something:
+    `if await repo.x(event.key): return` or `found = await repo.x(event.key)` then
+    `if found: return` / `if found is not None: return`. "Already there, skip" is the
+    shape of a deduplication check whatever the lookup is called; a `None` test
+    (`if account is None: return`, "not there, skip") is not."""
+    if not tainted:
+        return False
+    looked_up: set[str] = set()
+    for node in walk(stmts):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and _keyed_lookup(node.value, tainted)
+        ):
+            looked_up.add(node.targets[0].id)
+        if not isinstance(node, ast.If) or not _exits(node.body):
+            continue
+        test = node.test
+        if (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.IsNot)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+        ):
+            test = test.left
+        if _keyed_lookup(test, tainted):
+            return True
+        if isinstance(test, ast.Name) and test.id in looked_up:
+            return True
+    return False
+
+
 def _dedup_evidence(ix: ProjectIndex, fn: Function, stmts: Region, depth: int = 0) -> bool:
     for node in walk(stmts):
         if isinstance(node, ast.Call):
@@ -1478,7 +1581,12 @@ class ConsumerIdempotency(Rule):
             while stack:
                 step, covered = stack.pop()
                 region = step.region
-                covered = covered or _dedup_evidence(ix, step.fn, region) or _state_guard(region)
+                covered = (
+                    covered
+                    or _dedup_evidence(ix, step.fn, region)
+                    or _state_guard(region)
+                    or _lookup_guard(region, step.tainted)
+                )
                 effects: list[ast.stmt | ast.Call] = [
                     s.node
                     for s in sites(region)
