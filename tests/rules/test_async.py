@@ -662,3 +662,31 @@ def test_kafka_python_send_future_get_blocks_the_loop() -> None:
     ]
     gets = [f for f in found if "FutureRecordMetadata.get" in f.message]
     assert [f.line for f in gets] == [15, 18]
+
+
+def test_any_typed_attribute_built_by_another_attribute_does_not_loop() -> None:
+    # `self._consumer: Any` assigned from `self._factory(...)`: typing one attribute
+    # scans the class, which asks for the type of the other one: no endless recursion
+    files = {
+        "app/consumer.py": """
+            import time
+            from collections.abc import Callable
+            from typing import Any
+
+
+            def build(name: str) -> Any:
+                return object()
+
+
+            class Runner:
+                def __init__(self, factory: Callable[[str], Any] = build) -> None:
+                    self._factory = factory
+                    self._consumer: Any = None
+
+                async def start(self) -> None:
+                    self._consumer = self._factory("x")
+                    self._consumer.start()
+                    time.sleep(1)
+        """
+    }
+    assert where(hits(BlockingCallInAsync, files)) == [("app/consumer.py", 18)]

@@ -315,6 +315,7 @@ class CallGraph:
             return t
         extra = self._extra_attrs.get(cls.fqname)
         if extra is None:
+            self._extra_attrs[cls.fqname] = {}  # in progress: a cycle finds nothing
             extra = self._scan_attrs(cls)
             self._extra_attrs[cls.fqname] = extra
         if attr in extra:
