@@ -32,6 +32,7 @@ import yaml
 
 from fastapi_review.design.blocks import Block, Inline, ListItem, parse_blocks
 from fastapi_review.design.extract import (
+    FIELD_NAME_RE,
     METHODS,
     cell_constraint,
     clean_path,
@@ -205,7 +206,13 @@ def _nfr_details(text: str) -> dict[str, Any]:
 
 
 def _other_req(
-    st: _State, kind: str, text: str, line: int, section: list[str], rid: str | None = None
+    st: _State,
+    kind: str,
+    text: str,
+    line: int,
+    section: list[str],
+    rid: str | None = None,
+    sentence: str | None = None,
 ) -> None:
     text = " ".join(_TASK.sub("", text).split())
     if len(text.split()) < 3:
@@ -223,6 +230,8 @@ def _other_req(
         details["constraints"] = constraints
     if details.get("coverage") is not None or details.get("latency"):
         kind = "nfr" if kind == "other" else kind
+    if sentence is not None and sentence != text:
+        details["sentence"] = sentence  # the whole sentence this clause was cut from
     final_kind: RequirementKind = kind  # type: ignore[assignment]
     rid = rid or _derived_id(kind, text)
     _add(
@@ -327,6 +336,25 @@ def _read(st: _State) -> None:
             endpoint_ctx = None
             event_ctx = None
             eps = endpoints_in(b.inline.text)
+            heading_topics = topics_in(b.inline.codes) if not eps else []
+            if heading_topics and _in([*b.section, b.inline.text], _EVENTS):
+                # `### Consumed — `hr.employee-offboarded``: the blocks below describe it
+                for topic in heading_topics:
+                    event_ctx = _event(
+                        st,
+                        topic,
+                        b.line,
+                        [*b.section, b.inline.text],
+                        b.inline.text,
+                        {
+                            "direction": _direction(b.inline.text, st.doc.service)
+                            or _section_direction(b.section, st.doc.service),
+                            "dlq": _is_dlq(topic, b.inline.text),
+                            "source": "heading",
+                        },
+                    )
+                event_ctx_section = [*b.section, b.inline.text]
+                continue
             if eps:
                 for method, path, params in eps:
                     full, alt = (
@@ -386,9 +414,10 @@ def _read(st: _State) -> None:
                 _endpoint_prose(endpoint_ctx, b)
             if event_ctx is not None and b.section != event_ctx_section:
                 event_ctx = None
+            # the statement first: a topic's own requirement restates the sentence
+            _prose(st, b)
             if _in(b.section, _EVENTS) and not _is_intro(b.section):
                 _prose_events(st, b)
-            _prose(st, b)
             continue
         if b.kind == "list":
             if endpoint_ctx is not None and _follows(blocks, i, endpoint_ctx):
@@ -396,6 +425,10 @@ def _read(st: _State) -> None:
                 continue
             if event_ctx is not None and _follows_event(blocks, i):
                 event_ctx.details.setdefault("notes", []).extend(it.inline.text for it in b.items)
+                continue
+            if _in(b.section, _EVENTS) and not _is_intro(b.section) and _event_list(st, b, prev):
+                continue
+            if _table_list(st, b, prev):
                 continue
             if _field_list(st, b, prev):
                 continue
@@ -498,7 +531,7 @@ def _direction(text: str, service: str) -> str | None:
         return "produced" if service and slug(m.group(2)) == service else "consumed"
     if re.search(r"\bconsum(ed|es|ing)\b|\bwe consume\b|\blistens? to\b|\bsubscribes?\b", low):
         return "consumed"
-    if re.search(r"\bproduced\b|\bpublishe[sd]\b|\bwe produce\b", low):
+    if re.search(r"\bproduced\b|\bpublishe[sd]\b|\bwe produce\b|\bproduces\b", low):
         return "produced"
     return None
 
@@ -581,6 +614,126 @@ def _prose_events(st: _State, b: Block) -> None:
                     "source": "prose",
                 },
             )
+
+
+def _section_direction(section: list[str], service: str) -> str | None:
+    """`### Produced` / `### Consumed`: the nearest heading stating a direction."""
+    for heading in reversed(section[1:]):
+        found = _direction(heading, service)
+        if found is not None:
+            return found
+    return None
+
+
+def _payload_fields(inl: Inline, topic: str) -> list[str]:
+    """Payload fields of an event item: a `{"a", "b"}` code span, else field-like code spans."""
+    for code in inl.codes:
+        body = code.strip()
+        if body.startswith("{") and body.endswith("}"):
+            names = re.findall(r"[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?\s*(?=[,:}])", body)
+            return list(dict.fromkeys(n for n in names if FIELD_NAME_RE.match(n)))
+    head = _strip_parens(inl.text.split(";", 1)[0])
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", head))
+    return [c for c in field_names(inl.codes) if c in words and c != topic]
+
+
+def _event_list(st: _State, b: Block, prev: Block | None) -> bool:
+    """`- `desk.booking-created` — `{"booking_id", "day"}`` / `1. `x.y` with `a`, `b``.
+
+    Items led by a topic are the events; the direction comes from the item, else from
+    the paragraph leading the list (`It produces two events:`), else from the heading.
+    """
+    led = [(it, t) for it in b.items if (t := _lead_topic_of(it.inline)) is not None]
+    if not led or len(led) < 0.6 * len(b.items):
+        return False
+    lead = prev.inline.text if prev is not None and prev.kind == "paragraph" else ""
+    for it, topic in led:
+        text = it.inline.text
+        dlq = _is_dlq(topic, text)
+        direction = (
+            _direction(text, st.doc.service)
+            or (_direction(lead, st.doc.service) if lead else None)
+            or _section_direction(b.section, st.doc.service)
+            or ("produced" if dlq else None)
+        )
+        _event(
+            st,
+            topic,
+            it.line,
+            b.section,
+            text,
+            {
+                "direction": direction,
+                "fields": [] if dlq else _payload_fields(it.inline, topic),
+                "dlq": dlq,
+                "source": "list",
+            },
+        )
+    return True
+
+
+def _lead_topic_of(inl: Inline) -> str | None:
+    if not inl.codes or not inl.text.startswith(inl.codes[0]):
+        return None
+    topics = topics_in([inl.codes[0]])
+    return topics[0] if topics else None
+
+
+_TABLE_HEAD = re.compile(r"^([A-Za-z_][\w.]*)\s*\((.*)\)$", re.S)
+_IDENT = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _column_words(text: str) -> list[str] | None:
+    """`id (UUID), email (unique), created_at` -> the column names; None when a part is prose."""
+    out: list[str] = []
+    for part in _strip_parens(text).split(","):
+        words = part.strip().strip(".;").split()
+        if not words:
+            continue
+        if not _IDENT.fullmatch(words[0]):
+            return None
+        out.append(words[0])
+    return out
+
+
+def _table_list(st: _State, b: Block, prev: Block | None) -> bool:
+    """Tables written as items: `- `desks(id text pk, floor text)`` or `- `members` — id, email`."""
+    lead = prev.inline.text.lower() if prev is not None and prev.kind == "paragraph" else ""
+    if not (_in(b.section, _DATA) or re.search(r"\btables\b", lead)):
+        return False
+    found: list[tuple[ListItem, str, list[str], bool]] = []
+    for it in b.items:
+        codes = it.inline.codes
+        if not codes or not it.inline.text.startswith(codes[0]):
+            continue
+        head = codes[0].strip()
+        m = _TABLE_HEAD.match(head)
+        if m is not None:
+            cols = [
+                p.split()[0]
+                for p in m.group(2).split(",")
+                if p.split() and _IDENT.fullmatch(p.split()[0])
+            ]
+            if cols:
+                found.append((it, m.group(1), cols, True))
+            continue
+        if not re.fullmatch(r"[A-Za-z_][\w.]*", head):
+            continue
+        rest = it.inline.text[len(codes[0]) :].lstrip(" \u2014\u2013-:")
+        cols = _column_words(rest) or []
+        if len(cols) >= 2:
+            found.append((it, head, cols, False))
+    if not found or len(found) < 0.6 * len(b.items):
+        return False
+    if not any(paren for *_x, paren in found):
+        # `name — a, b` items are also how fields are described (`id` — uuid, required):
+        # tables need two items and column-like names
+        cols_all = [c for _i, _n, cols, _p in found for c in cols]
+        if len(found) < 2 or not any("_" in c or c == "id" for c in cols_all):
+            return False
+    for it, name, cols, _paren in found:
+        _model(st, name, it.line, b.section, f"table {name}: " + ", ".join(cols), cols)
+    return True
 
 
 def _event_from_lead(st: _State, b: Block, topic: str) -> Requirement | None:
@@ -877,7 +1030,7 @@ def _code(
         isinstance(loaded, dict)
         and event_ctx is not None
         and prev is not None
-        and prev.kind == "paragraph"
+        and prev.kind in {"paragraph", "heading"}
     ):
         fields = [k for k in loaded if isinstance(k, str)]
         event_ctx.details.setdefault("fields", [])
@@ -938,6 +1091,21 @@ def _yaml_tables(st: _State, b: Block, loaded: dict[Any, Any]) -> bool:
     return True
 
 
+def _body_ref(body: Any) -> str | None:
+    """The schema a request body refers to: `{$ref: X}` or `content: {type: {schema: {$ref: X}}}`."""
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("$ref"), str):
+        return str(body["$ref"]).rsplit("/", 1)[-1]
+    content = body.get("content")
+    if isinstance(content, dict):
+        for media in content.values():
+            schema = media.get("schema") if isinstance(media, dict) else None
+            if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+                return str(schema["$ref"]).rsplit("/", 1)[-1]
+    return None
+
+
 def _openapi(st: _State, b: Block, spec: dict[str, Any]) -> None:
     lines = b.code.splitlines()
 
@@ -983,8 +1151,9 @@ def _openapi(st: _State, b: Block, spec: dict[str, Any]) -> None:
                 "source": "openapi",
             }
             body = op.get("requestBody") if isinstance(op, dict) else None
-            if isinstance(body, dict) and isinstance(body.get("$ref"), str):
-                details["request"] = body["$ref"].rsplit("/", 1)[-1]
+            ref = _body_ref(body)
+            if ref is not None:
+                details["request"] = ref
             _endpoint(
                 st,
                 method.upper(),
@@ -1104,16 +1273,57 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
+def clauses(sentence: str) -> list[str]:
+    """A sentence split at its semicolons when every part is a statement of its own.
+
+    `A message that fails validation goes to x.dlq; a failing message is retried three
+    times, then dead-lettered.` states two requirements; a short part stays joined.
+    """
+    depth = 0
+    parts: list[str] = []
+    cur: list[str] = []
+    for ch in sentence:
+        depth += (ch == "(") - (ch == ")")
+        if ch == ";" and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    parts.append("".join(cur).strip())
+    parts = [x for x in parts if x]
+    if len(parts) < 2 or any(len(x.split()) < _CLAUSE_WORDS for x in parts):
+        return [sentence]
+    out = [x if x.endswith((".", "!", "?")) else x + "." for x in parts]
+    return [x[0].upper() + x[1:] for x in out]
+
+
+_CLAUSE_WORDS = 6
+# what an overview or context states that a static review can check: the stack, where
+# settings come from, headers, threading, logging format, producer settings
+_CHECKABLE = re.compile(
+    r"\bpython\s+3\.\d+|\benvironment variables?\b|\bX-[A-Za-z]+(?:-[A-Za-z]+)+\b|"
+    r"\bevent loop\b|\bworker threads?\b|\bstructured (json )?logs?\b|\bjson logs?\b|"
+    r"\backs\s*=|\bidempoten",
+    re.I,
+)
+
+
 def _prose(st: _State, b: Block) -> None:
-    if _is_intro(b.section):
-        return
+    intro = _is_intro(b.section)
+    if intro and len(b.section) <= 1:
+        return  # title and metadata
     text = b.inline.text
     if text.rstrip().endswith(":") and len(text.split()) <= 12:
         return  # a lead-in of the list or block below
-    for m_, p_, q_ in endpoints_in(text):
-        st.secondary.append((m_, p_, q_, text, b.line, b.section))
+    if not intro:
+        for m_, p_, q_ in endpoints_in(text):
+            st.secondary.append((m_, p_, q_, text, b.line, b.section))
     kind = _section_kind(b.section)
-    for sentence in sentences(text):
-        if len(sentence.split()) < 4 or not _NORMATIVE.search(sentence) or _META.search(sentence):
-            continue
-        _other_req(st, kind, sentence, b.line, b.section)
+    for whole in sentences(text):
+        for sentence in clauses(whole):
+            if len(sentence.split()) < 4 or _META.search(_strip_parens(sentence)):
+                continue
+            # an overview states requirements only where a review can check them
+            if not (_CHECKABLE.search(sentence) if intro else _NORMATIVE.search(sentence)):
+                continue
+            _other_req(st, kind, sentence, b.line, b.section, sentence=whole)

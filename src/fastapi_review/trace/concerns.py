@@ -700,12 +700,6 @@ def graceful_shutdown(env: Env, req: Requirement) -> Outcome | None:
         "partial",
         "the consumer does not shut down as the design states",
     )
-    if hit is not None:
-        return hit
-    if not env.facts.consumer_modules:
-        return _unverified("no Kafka consumer found in the code")
-    if _context_topics_missing(env, req, "consumed"):
-        return _unverified("the topics this statement is about are not consumed by the code")
     stops: list[tuple[Function, int]] = []
     for f in env.facts.index.functions.values():
         if f.path not in env.facts.consumer_modules:
@@ -715,6 +709,16 @@ def graceful_shutdown(env: Env, req: Requirement) -> Outcome | None:
                 recv = ast.unparse(expr.value).lower()
                 if "consumer" in recv:
                     stops.append((f, line))
+    if hit is not None:
+        if not stops and env.facts.consumer_modules:
+            # nothing ever stops or closes the consumer: none of the stated shutdown exists
+            hit.status = "missing"
+            hit.problems = [("req.missing", *x[1:]) for x in hit.problems]
+        return hit
+    if not env.facts.consumer_modules:
+        return _unverified("no Kafka consumer found in the code")
+    if _context_topics_missing(env, req, "consumed"):
+        return _unverified("the topics this statement is about are not consumed by the code")
     if not stops:
         return _unverified("no stop or close of the consumer found")
     fn, line = stops[0]
@@ -1027,7 +1031,9 @@ def structured_logging(env: Env, req: Requirement) -> Outcome | None:
 
 
 def settings_prefix(env: Env, req: Requirement) -> Outcome | None:
-    m = re.search(r"prefix(?:ed)?\s+(?:(?:with|by)\s+)?`?([A-Za-z][A-Za-z0-9]*_)`?", req.text)
+    m = re.search(
+        r"prefix(?:ed)?\s+(?:(?:with|by)\s+)?`?([A-Za-z][A-Za-z0-9]*_)`?", req.text
+    ) or re.search(r"\b([A-Z][A-Z0-9]*_)\*?\s+environment variables", req.text)
     if m is None:
         return None
     want = m.group(1)
@@ -1104,6 +1110,13 @@ def stack(env: Env, req: Requirement) -> Outcome | None:
     )
     if hit is not None:
         return hit
+    if re.search(r"sqlalchemy[^,;]*\basync|\basync\w*\s+sqlalchemy", low):
+        # a synchronous engine or session beside the stated async SQLAlchemy
+        sync = _contradicted(
+            env, ("db.sync-driver",), "partial", "the database access is not async as stated"
+        )
+        if sync is not None:
+            return sync
     deps = ev.declared_dependencies(env.facts)
     if not deps:
         return _unverified("no declared dependencies found (pyproject.toml, requirements.txt)")
@@ -1167,11 +1180,35 @@ def health_endpoints(env: Env, req: Requirement) -> Outcome | None:
         )
         names += " " + " ".join(n for f in env.facts.callees(fn, 1) for n, _ in _identifiers(f))
         names += " " + " ".join(ast.unparse(a) for a in fn.node.args.args)
+        names += " " + " ".join(_unresolved_method_calls(env, fn))
         names = names.lower()
         lacking = [k for k in wanted if not re.search(_CHECKS[k], names)]
         if lacking:
             return _unverified("the readiness route does not visibly check " + ", ".join(lacking))
     return Outcome("implemented", "health routes exist and check what the design names", evidence)
+
+
+def _unresolved_method_calls(env: Env, fn: Function) -> list[str]:
+    """Calls of project methods reached through an unresolved receiver (`app.state.x.ping()`).
+
+    The method is looked up by name; when one or two project functions bear it, what they
+    call is what the route checks.
+    """
+    out: list[str] = []
+    by_name: dict[str, list[Function]] = env.facts.index.memo.setdefault(  # type: ignore[assignment]
+        "trace.functions_by_name", {}
+    )
+    if not by_name:
+        for f in env.facts.index.functions.values():
+            by_name.setdefault(f.name, []).append(f)
+    for c in fn.calls:
+        if c.target or "." not in c.text:
+            continue
+        owners = by_name.get(c.text.rsplit(".", 1)[-1], [])
+        if 0 < len(owners) <= 2:
+            for f in owners:
+                out += [f"{x.text} {x.target or ''}" for x in f.calls]
+    return out
 
 
 def correlation(env: Env, req: Requirement) -> Outcome | None:
@@ -1520,6 +1557,71 @@ def latency(env: Env, req: Requirement) -> Outcome | None:
     return None
 
 
+def tables_from_migrations(env: Env, req: Requirement) -> Outcome | None:
+    """`The tables come from Alembic migrations`: every design table is created by one."""
+    tables = [
+        str(r.details.get("table", r.key))
+        for r in env.requirements
+        if r.kind == "model" and not r.details.get("schema")
+    ]
+    if not tables:
+        return None
+    migrations = env.facts.migrations
+    if not migrations:
+        return Outcome(
+            "missing",
+            "no migration creates the tables",
+            problems=[("req.missing", None, None, "the design's tables have no migrations")],
+        )
+    found: list[str] = []
+    lacking: list[str] = []
+    for t in tables:
+        hit = next(
+            (
+                (path, n + 1)
+                for path, text in sorted(migrations.items())
+                for n, line in enumerate(text.splitlines())
+                if re.search(rf"create_table\(\s*['\"]{re.escape(t)}['\"]", line)
+                or re.search(
+                    rf"create\s+table\s+(if\s+not\s+exists\s+)?['\"`]?{re.escape(t)}\b", line, re.I
+                )
+            ),
+            None,
+        )
+        if hit is None:
+            lacking.append(t)
+        else:
+            found.append(f"{hit[0]}:{hit[1]}")
+    if lacking and not found:
+        return _unverified("the migrations do not visibly create " + ", ".join(lacking))
+    if lacking:
+        return Outcome("partial", "no migration creates " + ", ".join(lacking), found[:3])
+    return Outcome("implemented", "a migration creates every design table", found[:4])
+
+
+def compose_health(env: Env, req: Requirement) -> Outcome | None:
+    """`docker compose ... waits until both are healthy`: healthchecks and conditions."""
+    if not re.search(r"\bhealthy\b|\bhealthchecks?\b", req.text, re.I):
+        return None
+    hit = _contradicted(
+        env, ("ops.compose",), "partial", "the compose file does not wait as the design states"
+    )
+    if hit is not None:
+        return hit
+    files = {p: t for p, t in env.facts.index.extra_files.items() if "compose" in p.lower()}
+    if not files:
+        return Outcome(
+            "missing",
+            "no compose file",
+            problems=[("req.missing", None, None, "the design's compose setup is missing")],
+        )
+    path, text = sorted(files.items())[0]
+    if "service_healthy" in text and "healthcheck" in text:
+        line = next(n + 1 for n, x in enumerate(text.splitlines()) if "service_healthy" in x)
+        return Outcome("implemented", "dependencies wait for healthy services", [f"{path}:{line}"])
+    return _unverified("the compose file's health conditions are not visible")
+
+
 # (trigger, check) in order; every matching concern contributes
 CONCERNS: list[tuple[re.Pattern[str], Check]] = [
     (re.compile(r"\b(p9\d|latency)\b", re.I), latency),
@@ -1565,8 +1667,25 @@ CONCERNS: list[tuple[re.Pattern[str], Check]] = [
         re.compile(r"domain errors? map|errors? map to|mapped to (http )?status", re.I),
         error_mapping,
     ),
-    (re.compile(r"structured (json )?log|json logs?|structlog", re.I), structured_logging),
-    (re.compile(r"\bprefix(ed)?\s+((with|by)\s+)?`?[A-Za-z][A-Za-z0-9]*_", re.I), settings_prefix),
+    (
+        re.compile(
+            r"structured (json )?log|json logs?|structlog|\blogs?\b[^.;]*\b(are|is) structured",
+            re.I,
+        ),
+        structured_logging,
+    ),
+    (
+        re.compile(
+            r"\bprefix(ed)?\s+((with|by)\s+)?`?[A-Za-z][A-Za-z0-9]*_|"
+            r"\b[A-Z][A-Z0-9]*_\*?\s+environment variables",
+        ),
+        settings_prefix,
+    ),
+    (
+        re.compile(r"\btables?\b[^.;]*\bmigrations?\b|\bmigrations?\b[^.;]*\btables?\b", re.I),
+        tables_from_migrations,
+    ),
+    (re.compile(r"\b(docker[- ])?compose\b", re.I), compose_health),
     (re.compile(r"python 3\.\d+", re.I), stack),
     (re.compile(r"liveness|readiness", re.I), health_endpoints),
     (re.compile(r"\bX-[A-Za-z]+-ID\b", re.I), correlation),

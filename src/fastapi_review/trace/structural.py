@@ -251,7 +251,19 @@ def _similar_topic(topic: str, candidates: list[str]) -> str | None:
     best = difflib.get_close_matches(topic, candidates, n=1, cutoff=0.75)
     if best and best[0] != topic and best[0].split(".", 1)[0].rstrip("s") == head.rstrip("s"):
         return best[0]
-    return None
+    # a prefix dropped or added (`desk.booking-cancelled` / `bookings.cancelled`): the same
+    # event name, all words of one in the other, at least two of them
+    want = _words(topic)
+    last = re.split(r"[._-]", topic)[-1].lower().rstrip("s")[:6]
+    near = [
+        c
+        for c in candidates
+        if c != topic
+        and re.split(r"[._-]", c)[-1].lower().rstrip("s")[:6] == last
+        and len(want & _words(c)) >= 2
+        and (want <= _words(c) or _words(c) <= want)
+    ]
+    return near[0] if len(near) == 1 else None
 
 
 def _words(name: str) -> set[str]:
@@ -403,7 +415,10 @@ def trace_event(
         tests = _tests_of_consumer_modules(facts, sites)
         out.tests = tests
     if not tests and direction == "consumed":
-        out.untested_at = untested_at or (sites[0] if facts.consumer_modules else None)
+        at = next((x for x in sites if x[0] in facts.consumer_modules), None)
+        if at is None and facts.consumer_modules:
+            at = sites[0]
+        out.untested_at = untested_at or at
     return out
 
 
@@ -414,7 +429,9 @@ def _tests_of_consumer_modules(facts: Facts, sites: list[Site]) -> list[str]:
     its class or functions (`consumer.handle(raw)`) exercises the topic all the same.
     """
     index = facts.index
-    modules = {index.modules[p].name for p, _ in sites if p in index.modules}
+    # the topic may be resolved from a settings value: the consumer modules drive it
+    paths = {p for p, _ in sites} | set(facts.consumer_modules)
+    modules = {index.modules[p].name for p in paths if p in index.modules}
     if not modules:
         return []
     out: list[str] = []

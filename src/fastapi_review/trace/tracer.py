@@ -137,7 +137,20 @@ def trace_requirements(
         if req.id in outcomes:
             continue
         try:
-            outcomes[req.id] = _trace_prose(env, req, requirements, outcomes, about, weak)
+            o = _trace_prose(env, req, requirements, outcomes, about, weak)
+            whole = req.details.get("sentence")
+            if (
+                o.status == "unverified"
+                and isinstance(whole, str)
+                and not any(trigger.search(whole) for trigger, _check in CONCERNS)
+            ):
+                # a clause cut from a longer sentence: the sentence's context may decide it
+                # (`X can be changed through the API; allowed values are a, b and c.`)
+                wider = req.model_copy(update={"text": whole})
+                w = _trace_prose(env, wider, requirements, outcomes, about, weak)
+                if w.status != "unverified":
+                    o = w
+            outcomes[req.id] = o
         except Exception as exc:
             outcomes[req.id] = Outcome(
                 "unverified", f"could not be traced: {exc.__class__.__name__}"
@@ -278,7 +291,14 @@ def _endpoint_words(req: Requirement) -> tuple[set[str], str] | None:
 def _links(req: Requirement, requirements: list[Requirement]) -> list[Requirement]:
     text = req.text
     low = text.lower()
-    words = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z-]+", text)}
+    # a negated action names no endpoint: `a nightly job removes nothing`, `never deletes`
+    negated = {
+        _stem(a or b)
+        for a, b in re.findall(
+            r"\b(?:never|not|no|nor)\s+([A-Za-z]+)|\b([A-Za-z]+)\s+(?:nothing|none)\b", text
+        )
+    }
+    words = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z-]+", text)} - negated
     linked: list[Requirement] = []
     for other in requirements:
         if other is req:
@@ -340,8 +360,9 @@ def _trace_prose(
     weak: list[tuple[str | None, str, str, bool, set[str]]],
 ) -> Outcome:
     parts: list[Outcome] = []
+    stated = _without_plans(req.text)
     for trigger, check in CONCERNS:
-        if trigger.search(req.text):
+        if trigger.search(stated):
             try:
                 o = check(env, req)
             except Exception:
@@ -414,6 +435,14 @@ def _trace_prose(
         tests,
         problems if status != "implemented" else [],
     )
+
+
+_PLAN = re.compile(r"\b(planned|later|future|not yet|out of scope|eventually)\b", re.I)
+
+
+def _without_plans(text: str) -> str:
+    """The text without its asides about plans: `(an outbox is planned; ...)` states no concern."""
+    return re.sub(r"\([^()]*\)", lambda m: " " if _PLAN.search(m.group(0)) else m.group(0), text)
 
 
 def _named_topics_absent(
