@@ -446,3 +446,40 @@ def test_early_exit_on_a_keyed_lookup_is_deduplication(tmp_path: Path) -> None:
     own = "        if isinstance(event, Paid):\n            return\n"
     root = write(tmp_path / "own", {"app/consumer.py": PUBLISHING_CONSUMER.format(guard=own)})
     assert keys(findings(root, ["KAF005"])) == {("KAF005", "app/consumer.py", 30)}
+
+
+PRODUCER_WITHOUT_HEADERS = """\
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+
+async def publish(producer: AIOKafkaProducer, payload: bytes) -> None:
+    try:
+        await producer.send_and_wait("orders.created", payload)
+    except KafkaError:
+        raise
+"""
+
+
+@pytest.mark.parametrize(
+    ("design", "severity"),
+    [
+        ("", Severity.MEDIUM),  # no design: the review standard alone
+        (
+            "# Design\n\nEvery log line of a request carries its request id.\n\n"
+            "The service publishes `orders.created` to Kafka.\n",
+            Severity.LOW,  # ids asked for in logs only
+        ),
+        (
+            "# Design\n\n- The request id travels in a header of every Kafka message.\n",
+            Severity.MEDIUM,
+        ),
+        ("# NFR\n\nCorrelation ids for message tracing.\n", Severity.MEDIUM),
+    ],
+)
+def test_missing_correlation_id_is_a_recommendation_when_the_design_never_asks(
+    tmp_path: Path, design: str, severity: Severity
+) -> None:
+    root = write(tmp_path / "p", {"app/events.py": PRODUCER_WITHOUT_HEADERS})
+    run = run_rules(Context(index=build_index(root), design_text=design), only=["KAF007"])
+    assert [(f.path, f.line, f.severity) for f in run.findings] == [("app/events.py", 7, severity)]

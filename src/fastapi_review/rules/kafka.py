@@ -16,7 +16,7 @@ from fastapi_review.index.callgraph import is_stub
 from fastapi_review.index.kafka import KafkaClient, KafkaSend
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, dotted
-from fastapi_review.models import Finding
+from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context, Example, Rule
 from fastapi_review.rules.kafka_flow import (
     DLQ_TOPIC_WORDS,
@@ -1854,6 +1854,8 @@ class NoCorrelationId(Rule):
     what = """
         A produced message without headers, or with headers that carry no correlation /
         trace id, so an event cannot be tied to the request (or upstream event) that caused it.
+        LOW instead of MEDIUM when the project has a tech design that never asks for ids on
+        events (a checklist recommendation then, not a stated requirement).
     """
     why = """
         When an order is lost between two services, the correlation id in the event headers
@@ -1911,6 +1913,16 @@ class NoCorrelationId(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         ix = ctx.index
         app_has_id = any(_CORRELATION.search(text) for _, text in source_text(ix))
+        asked = design_asks_ids_on_events(ctx.design_text)
+        severity = Severity.LOW if asked is False else None
+        for f in self._findings(ctx, app_has_id):
+            if severity is not None:
+                f.severity = severity
+                f.message += " (the design does not ask for ids on events: a recommendation)"
+            yield f
+
+    def _findings(self, ctx: Context, app_has_id: bool) -> Iterator[Finding]:
+        ix = ctx.index
         for send in ix.kafka_sends:
             if library_of_send(ix, send) is None:
                 continue
@@ -1966,6 +1978,28 @@ class NoCorrelationId(Rule):
                             if callee is not None:
                                 texts.append(ast.unparse(callee.node))
         return any(_CORRELATION.search(t) for t in texts)
+
+
+_DESIGN_IDS = re.compile(
+    r"correlation|causation|request[ _-]?ids?\b|trace[ _-]?(id|context)|traceparent|x-request",
+    re.IGNORECASE,
+)
+_DESIGN_EVENTS = re.compile(
+    r"kafka|events?\b|topics?\b|produc|publish|broker|consum|messages\b|message tracing",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n\s*(?:[-*+|]|\d+[.)])\s")
+
+
+def design_asks_ids_on_events(text: str) -> bool | None:
+    """Does the design ask for correlation/trace ids on events (one sentence naming both)?
+    None without a design: the review standard alone applies then."""
+    if not text.strip():
+        return None
+    for sentence in _SENTENCE.split(text):
+        if _DESIGN_IDS.search(sentence) and _DESIGN_EVENTS.search(sentence):
+            return True
+    return False
 
 
 # --- KAF008 -----------------------------------------------------------------------------
