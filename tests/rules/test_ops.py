@@ -182,6 +182,33 @@ def test_unstructured_logging_is_one_finding_for_the_project() -> None:
     assert found == [("app/jobs.py", 7, Severity.LOW), ("app/worker.py", 7, Severity.LOW)]
 
 
+def test_json_shaped_format_string_is_a_low_finding_at_the_setup() -> None:
+    # JSON lines by a format string: structured by intent, fragile by construction
+    main = (
+        "import logging\n\n"
+        "logging.basicConfig(\n"
+        "    level=logging.INFO,\n"
+        '    format=\'{"time": "%(asctime)s", "level": "%(levelname)s", \'\n'
+        '    \'"message": "%(message)s"}\',\n'
+        ")\n"
+        "log = logging.getLogger(__name__)\n\n\n"
+        "def handle(order_id: int) -> None:\n"
+        '    log.info("order %s", order_id)\n'
+    )
+    found = [
+        (f.path, f.line, f.severity)
+        for f in run_example(UnstructuredLogging, {"app/main.py": main})
+    ]
+    assert found == [("app/main.py", 3, Severity.LOW)]
+    # the same keys without the braces: plain text
+    plain = main.replace("format='{", "format='").replace("}',", "',")
+    found = [
+        (f.path, f.line, f.severity)
+        for f in run_example(UnstructuredLogging, {"app/main.py": plain})
+    ]
+    assert found == [("app/main.py", 3, Severity.MEDIUM)]
+
+
 def test_connection_constants_outside_the_settings_module() -> None:
     files = {
         "app/settings.py": (

@@ -401,6 +401,28 @@ def structured_logging(index: ProjectIndex) -> bool:
     return False
 
 
+def _json_shaped_format(modules: list[Module]) -> tuple[str, int] | None:
+    """`basicConfig(format='{"level": "%(levelname)s", ...}')` or a `Formatter` built on such
+    a string: JSON lines by intent, made by hand."""
+    for m in modules:
+        for node in ast.walk(m.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = (dotted(node.func) or "").rsplit(".", 1)[-1]
+            if name == "basicConfig":
+                exprs = [k.value for k in node.keywords if k.arg == "format"]
+            elif name.endswith("Formatter"):
+                exprs = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "fmt")]
+            else:
+                continue
+            for e in exprs:
+                if isinstance(e, ast.Constant) and isinstance(e.value, str):
+                    text = e.value.strip()
+                    if text.startswith("{") and text.endswith("}") and '":' in text:
+                        return m.path, node.lineno
+    return None
+
+
 class UnstructuredLogging(Rule):
     id = "OPS005"
     name = "unstructured-logging"
@@ -511,6 +533,18 @@ class UnstructuredLogging(Rule):
                     "of the structured record",
                     severity=Severity.LOW,
                 )
+            return
+        handmade = _json_shaped_format(modules)
+        if handmade is not None:
+            yield self.finding(
+                ctx,
+                handmade[0],
+                handmade[1],
+                "Log records are JSON only by their format string: a message or value "
+                "holding a quote or a newline makes an invalid record, and extra fields "
+                "are dropped",
+                severity=Severity.LOW,
+            )
             return
         setup = next(
             (
