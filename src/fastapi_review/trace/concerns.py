@@ -694,6 +694,7 @@ def _cancels(fn: ast.AST) -> bool:
 
 
 def graceful_shutdown(env: Env, req: Requirement) -> Outcome | None:
+    low = req.text.lower()
     hit = _contradicted(
         env,
         ("kafka.consumer-shutdown",),
@@ -710,7 +711,7 @@ def graceful_shutdown(env: Env, req: Requirement) -> Outcome | None:
                 if "consumer" in recv:
                     stops.append((f, line))
     if hit is not None:
-        if not stops and env.facts.consumer_modules:
+        if not stops and env.facts.consumer_modules and not re.search(r"\bproducers?\b", low):
             # nothing ever stops or closes the consumer: none of the stated shutdown exists
             hit.status = "missing"
             hit.problems = [("req.missing", *x[1:]) for x in hit.problems]
@@ -722,7 +723,6 @@ def graceful_shutdown(env: Env, req: Requirement) -> Outcome | None:
     if not stops:
         return _unverified("no stop or close of the consumer found")
     fn, line = stops[0]
-    low = req.text.lower()
     if re.search(r"in hand|finish|drain|complete", low):
         if _cancels(fn.node) or not _awaits_task(fn.node):
             return Outcome(
@@ -1202,7 +1202,7 @@ def _unresolved_method_calls(env: Env, fn: Function) -> list[str]:
         for f in env.facts.index.functions.values():
             by_name.setdefault(f.name, []).append(f)
     for c in fn.calls:
-        if c.target or "." not in c.text:
+        if "." not in c.text or (c.target and env.facts.index.function(c.target) is not None):
             continue
         owners = by_name.get(c.text.rsplit(".", 1)[-1], [])
         if 0 < len(owners) <= 2:
@@ -1576,15 +1576,16 @@ def tables_from_migrations(env: Env, req: Requirement) -> Outcome | None:
     found: list[str] = []
     lacking: list[str] = []
     for t in tables:
+        pattern = re.compile(
+            rf"create_table\(\s*['\"]{re.escape(t)}['\"]|"
+            rf"create\s+table\s+(if\s+not\s+exists\s+)?['\"`]?{re.escape(t)}\b",
+            re.I,
+        )
         hit = next(
             (
-                (path, n + 1)
+                (path, text.count("\n", 0, m.start()) + 1)
                 for path, text in sorted(migrations.items())
-                for n, line in enumerate(text.splitlines())
-                if re.search(rf"create_table\(\s*['\"]{re.escape(t)}['\"]", line)
-                or re.search(
-                    rf"create\s+table\s+(if\s+not\s+exists\s+)?['\"`]?{re.escape(t)}\b", line, re.I
-                )
+                if (m := pattern.search(text)) is not None
             ),
             None,
         )

@@ -246,6 +246,9 @@ def _router_file_for(facts: Facts, path: str) -> tuple[str | None, int | None]:
 
 
 # --- events -----------------------------------------------------------------------------
+_TOPIC_SHAPE = re.compile(r"[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+")
+
+
 def _similar_topic(topic: str, candidates: list[str]) -> str | None:
     head = topic.split(".", 1)[0]
     best = difflib.get_close_matches(topic, candidates, n=1, cutoff=0.75)
@@ -317,10 +320,19 @@ def trace_event(
         sites = produced or consumed or (literal if facts.has_kafka else [])
     if not sites:
         # a topic the design names itself is not a misspelling of this one
-        known = sorted({*facts.produced, *facts.consumed} - (design_topics or set()))
+        used = {*facts.produced, *facts.consumed}
+        if (direction != "consumed" and open_send) or (direction != "produced" and open_consumer):
+            # topics passed through a wrapper (`self._send(TOPIC, ...)`) are only literals
+            used |= {t for t in facts.strings if _TOPIC_SHAPE.fullmatch(t)}
+        known = sorted(used - (design_topics or set()))
         near = _similar_topic(topic, known)
         if near is not None:
-            near_sites = facts.produced.get(near) or facts.consumed.get(near) or []
+            near_sites = (
+                facts.produced.get(near)
+                or facts.consumed.get(near)
+                or facts.strings.get(near)
+                or []
+            )
             path, line = near_sites[0] if near_sites else (None, None)
             return Outcome(
                 "deviation",

@@ -295,7 +295,7 @@ def _links(req: Requirement, requirements: list[Requirement]) -> list[Requiremen
     negated = {
         _stem(a or b)
         for a, b in re.findall(
-            r"\b(?:never|not|no|nor)\s+([A-Za-z]+)|\b([A-Za-z]+)\s+(?:nothing|none)\b", text
+            r"\b(?:never|not|nor)\s+([A-Za-z]+)|\b([A-Za-z]+)\s+(?:nothing|none)\b", text
         )
     }
     words = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z-]+", text)} - negated
