@@ -100,6 +100,7 @@ class CallGraph:
         self._extra_locals: dict[str, dict[str, str]] = {}
         self._extra_attrs: dict[str, dict[str, str]] = {}
         self._resolving: set[int] = set()
+        self._known_results: dict[int, str | None] = {}
         self._out: dict[str, list[Edge]] = {}
         self._in: dict[str, list[Edge]] = {}
         self._call_fn: dict[int, Function | None] = {}
@@ -443,6 +444,20 @@ class CallGraph:
         """`fut = producer.send(...); fut.get()` and `producer.send(...).get()`: the method
         of a library call's known result type (KNOWN_RETURNS), whatever the symbol layer
         guessed for the receiver."""
+        key = id(call.node)
+        if key in self._known_results:
+            return self._known_results[key]
+        if key in self._resolving:
+            return None
+        self._resolving.add(key)
+        try:
+            found = self._known_result(fn, call)
+        finally:
+            self._resolving.discard(key)
+        self._known_results[key] = found
+        return found
+
+    def _known_result(self, fn: Function, call: Call) -> str | None:
         func = call.node.func
         if not isinstance(func, ast.Attribute):
             return None
@@ -453,17 +468,12 @@ class CallGraph:
             "()"
         ):
             inner = _assigned_call(self.own_nodes(fn), func.value.id)
-        if inner is None or id(call.node) in self._resolving:
+        if inner is None:
             return None
         source = next((c for c in fn.calls if c.node is inner), None)
         if source is None:
             return None
-        self._resolving.add(id(call.node))
-        try:
-            made = qualified_call(self, fn, source)
-        finally:
-            self._resolving.discard(id(call.node))
-        ret = KNOWN_RETURNS.get(made or "")
+        ret = KNOWN_RETURNS.get(qualified_call(self, fn, source) or "")
         return f"{ret}.{func.attr}" if ret else None
 
     def bound_names(self, fn: Function) -> set[str]:
