@@ -690,3 +690,51 @@ def test_any_typed_attribute_built_by_another_attribute_does_not_loop() -> None:
         """
     }
     assert where(hits(BlockingCallInAsync, files)) == [("app/consumer.py", 18)]
+
+
+def test_dependency_that_returns_a_session_never_closes_it() -> None:
+    files = {
+        "app/db.py": """
+            from collections.abc import AsyncIterator
+
+            from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+            SessionLocal = async_sessionmaker(create_async_engine("postgresql+asyncpg://db/app"))
+
+
+            def get_session() -> AsyncSession:
+                return SessionLocal()
+
+
+            def get_session_2() -> AsyncSession:
+                session = SessionLocal()
+                return session
+
+
+            async def get_session_3() -> AsyncIterator[AsyncSession]:
+                async with SessionLocal() as session:
+                    yield session
+
+
+            def make_session() -> AsyncSession:
+                return SessionLocal()
+        """,
+        "app/api.py": """
+            from fastapi import APIRouter, Depends
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.db import get_session, get_session_2, get_session_3
+
+            router = APIRouter()
+
+
+            @router.get("/a")
+            async def a(
+                s1: AsyncSession = Depends(get_session),
+                s2: AsyncSession = Depends(get_session_2),
+                s3: AsyncSession = Depends(get_session_3),
+            ) -> None: ...
+        """,
+    }
+    # make_session() is not a dependency: its callers own the session it returns
+    assert where(hits(UnmanagedSession, files)) == [("app/db.py", 9), ("app/db.py", 13)]

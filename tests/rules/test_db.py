@@ -638,3 +638,58 @@ def test_commit_inside_a_helper_before_the_publish() -> None:
     # letter sent only when the helper failed are quiet
     assert where(found) == [("app/store.py", 6)]
     assert "create()" in found[0].message
+
+
+def test_unbounded_query_reached_through_an_attribute_of_a_typed_local() -> None:
+    # the route calls `service.repo.list_all()`: `service` is typed by its annotation,
+    # `repo` by the service's constructor
+    files = {
+        "app/models.py": """
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Order(Base):
+                __tablename__ = "orders"
+                id: Mapped[int] = mapped_column(primary_key=True)
+        """,
+        "app/repo.py": """
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.models import Order
+
+
+            class OrderRepository:
+                def __init__(self, session: AsyncSession) -> None:
+                    self.session = session
+
+                async def list_all(self) -> list[Order]:
+                    result = await self.session.execute(select(Order))
+                    return list(result.scalars().all())
+        """,
+        "app/api.py": """
+            from fastapi import APIRouter, Depends
+
+            from app.repo import OrderRepository
+
+            router = APIRouter()
+
+
+            class OrderService:
+                def __init__(self, repo: OrderRepository) -> None:
+                    self.repo = repo
+
+
+            def get_service() -> OrderService: ...
+
+
+            @router.get("/orders")
+            async def list_orders(service: OrderService = Depends(get_service)) -> list[int]:
+                return [o.id for o in await service.repo.list_all()]
+        """,
+    }
+    assert where(hits(UnboundedListQuery, files)) == [("app/repo.py", 12)]

@@ -427,6 +427,15 @@ class CallGraph:
             if t:
                 return f"{t}.{func.attr}"
         if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Attribute)
+            and self.index.function(target) is None
+        ):
+            # service.repo.list_all() where `service` is a local of a project class type
+            t = self._local_chain_type(fn, func.value)
+            if t:
+                return f"{t}.{func.attr}"
+        if (
             fn.class_name
             and isinstance(func, ast.Call)
             and isinstance(func.func, ast.Attribute)
@@ -516,6 +525,25 @@ class CallGraph:
             if name in self.bound_names(outer):
                 return None
         return None
+
+    def _local_chain_type(self, fn: Function, expr: ast.expr) -> str | None:
+        """The type of `x.a.b...` where local `x` has a project class type."""
+        attrs: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            attrs.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name) or expr.id in {"self", "cls"}:
+            return None
+        cls = self.index.class_(fn.local_types.get(expr.id, ""))
+        t: str | None = None
+        for attr in reversed(attrs):
+            if cls is None:
+                return None
+            t = self.attr_type(cls, attr)
+            if not t:
+                return None
+            cls = self.index.class_(t)
+        return t
 
     def _attr_chain_type(self, fn: Function, expr: ast.expr) -> str | None:
         """The type of `self.a.b...` (two or more attributes), through project classes."""

@@ -943,7 +943,20 @@ class UnmanagedSession(Rule):
             if any(v in {"alembic.op", "alembic.context"} for v in m.imports.values()):
                 continue  # a one-shot migration script, not the service
             for fn in m.functions:
+                # a dependency that returns (not yields) a session: FastAPI never closes it
+                plain_dep = _plain_dependency(graph, fn)
                 for sub in graph.own_nodes(fn):
+                    if plain_dep and isinstance(sub, ast.Return) and sub.value is not None:
+                        kind = _created_resource(graph, fn, sub.value)
+                        if kind is not None:
+                            yield self.finding(
+                                ctx,
+                                fn.path,
+                                sub.lineno,
+                                f"{kind} returned by the dependency {fn.name}() is never "
+                                "closed: a dependency must `yield` it inside `async with`",
+                            )
+                        continue
                     if not (
                         isinstance(sub, ast.Assign)
                         and len(sub.targets) == 1
@@ -954,15 +967,27 @@ class UnmanagedSession(Rule):
                     if kind is None:
                         continue
                     var = sub.targets[0].id
-                    if _is_managed(fn.node, var, _plain_wrappers(graph, fn)):
+                    if _is_managed(
+                        fn.node, var, _plain_wrappers(graph, fn), returned_ok=not plain_dep
+                    ):
                         continue
                     yield self.finding(
                         ctx,
                         fn.path,
                         sub.lineno,
                         f"{kind} '{var}' is created here but never closed, used with "
-                        "`async with`, yielded, returned or stored",
+                        "`async with`, yielded, returned or stored"
+                        if not plain_dep
+                        else f"{kind} '{var}' is returned by the dependency {fn.name}() "
+                        "and never closed: a dependency must `yield` it inside `async with`",
                     )
+
+
+def _plain_dependency(graph: CallGraph, fn: Function) -> bool:
+    """`fn` is used as a FastAPI dependency (`Depends(fn)`) and does not yield."""
+    if any(isinstance(n, ast.Yield | ast.YieldFrom) for n in graph.own_nodes(fn)):
+        return False
+    return any(e.kind == "depends" for e in graph.callers(fn))
 
 
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
@@ -1013,7 +1038,13 @@ def _plain_wrappers(graph: CallGraph, fn: Function) -> dict[int, ast.expr]:
     return out
 
 
-def _is_managed(fn_node: ast.AST, var: str, wrappers: dict[int, ast.expr] | None = None) -> bool:
+def _is_managed(
+    fn_node: ast.AST,
+    var: str,
+    wrappers: dict[int, ast.expr] | None = None,
+    *,
+    returned_ok: bool = True,
+) -> bool:
     wrappers = wrappers or {}
     for sub in _own_nodes(fn_node):
         if isinstance(sub, ast.AsyncWith | ast.With):
@@ -1035,7 +1066,7 @@ def _is_managed(fn_node: ast.AST, var: str, wrappers: dict[int, ast.expr] | None
                 if _is_managed(fn_node, wrapper.id):
                     return True
         elif isinstance(sub, ast.Return | ast.Yield | ast.YieldFrom):
-            if _mentions(sub.value, var):
+            if _mentions(sub.value, var) and (returned_ok or not isinstance(sub, ast.Return)):
                 return True
         elif isinstance(sub, ast.Assign | ast.AnnAssign):
             targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
