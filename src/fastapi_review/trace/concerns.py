@@ -1657,6 +1657,7 @@ CONCERNS: list[tuple[re.Pattern[str], Check]] = [
     (
         re.compile(
             r"more than once|delivered twice|redeliver\w*|deduplicat\w*|already (been )?(handled|processed)|"
+            r"\bnever\b[^.;]*\btwice\b[^.;]*\bdelivered\b|"
             r"\bskipped\b[^.;]*\b(already|again|twice|duplicat\w*)\b|"
             r"\b(already|again|twice|duplicat\w*)\b[^.;]*\bskipped\b",
             re.I,

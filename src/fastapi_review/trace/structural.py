@@ -184,7 +184,7 @@ def trace_endpoint(
                     f"{req.key} lacks the query parameter(s) the design states: {', '.join(missing)}",
                 )
             )
-    raw = _raw_body(route) if isinstance(d.get("request"), str) else None
+    raw = _raw_body(route, facts) if isinstance(d.get("request"), str) else None
     if raw is not None:
         if status == "implemented":
             status = "partial"
@@ -207,13 +207,19 @@ def trace_endpoint(
 _RAW_BODY = {"dict", "Dict", "Any", "typing.Any", "list", "List", "bytes", "str", "object"}
 
 
-def _raw_body(route: Route) -> str | None:
+def _raw_body(route: Route, facts: Facts | None = None) -> str | None:
     """How a route reads a body without a model: `dict[str, str]` or `Request.json()`."""
     bodies = [p for p in route.params if p.kind == "body"]
     if bodies:
         heads = [re.split(r"[\[|\s]", p.annotation.strip(), maxsplit=1)[0] for p in bodies]
-        if all(h in _RAW_BODY for h in heads):
-            return f"a raw `{bodies[0].annotation}`"
+        if facts is not None:
+            # a parameter typed by a dependency alias (`Members = Annotated[X, Depends()]`)
+            # may look like a body: only raw types and request models are bodies
+            models = {pm.cls.name for pm in facts.index.pydantic_models.values()}
+            heads = [h for h in heads if h in _RAW_BODY or h.rsplit(".", 1)[-1] in models]
+        if heads and all(h in _RAW_BODY for h in heads):
+            raw = next(p for p in bodies if p.annotation.strip().startswith(heads[0]))
+            return f"a raw `{raw.annotation}`"
         return None
     if any(p.kind == "request" for p in route.params):
         for node in ast.walk(route.function.node):
@@ -444,10 +450,18 @@ def _tests_of_consumer_modules(facts: Facts, sites: list[Site]) -> list[str]:
     # the topic may be resolved from a settings value: the consumer modules drive it
     paths = {p for p, _ in sites} | set(facts.consumer_modules)
     modules = {index.modules[p].name for p in paths if p in index.modules}
+    consumers = {index.modules[p].name for p in facts.consumer_modules if p in index.modules}
     if not modules:
         return []
     out: list[str] = []
     for t in index.tests:
+        # a test module importing the consumer's module drives it (through helpers too)
+        imported = t.module.imports.values()
+        if any(q == mod or q.startswith(mod + ".") for q in imported for mod in consumers) and (
+            t.asserts or t.mock_asserts
+        ):
+            out.append(t.id)
+            continue
         for c in t.function.calls:
             target = c.target or ""
             owner = target.rsplit(".", 1)[0]

@@ -223,7 +223,8 @@ def _dlq_inherits(requirements: list[Requirement], outcomes: dict[str, Outcome])
 
 def _idempotency_stated(requirements: list[Requirement]) -> bool:
     pat = re.compile(
-        r"more than once|delivered twice|redeliver|deduplicat|already (been )?(handled|processed)",
+        r"more than once|delivered twice|redeliver|deduplicat|already (been )?(handled|processed)|"
+        r"\bnever\b[^.;]*\btwice\b[^.;]*\bdelivered\b",
         re.I,
     )
     return any(
@@ -603,6 +604,14 @@ def _rule_evidence(facts: Facts, req: Requirement) -> Outcome | None:
                 score = 50 + nouns
             elif in_test >= 2:
                 score = nouns
+            elif (
+                statuses
+                and mapping.get(exc or "") in statuses
+                and any(len(w) >= 5 for w in sentence & stems)
+                and _compares(node.test)
+            ):
+                # one noun of the rule compared in the guard, and the stated status raised
+                score = 1 + nouns
             if score and (best is None or score > best[0]):
                 best = (score, m.path, node.lineno, exc)
     if best is None:
@@ -613,6 +622,15 @@ def _rule_evidence(facts: Facts, req: Requirement) -> Outcome | None:
         f"the rule is enforced by a guarded raise of {best[3]}",
         [f"{best[1]}:{best[2]}"],
         tests,
+    )
+
+
+def _compares(test: ast.expr) -> bool:
+    """An ordering comparison (`balance < cost`, `points > limit`) in the guard."""
+    return any(
+        isinstance(n, ast.Compare)
+        and any(isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in n.ops)
+        for n in ast.walk(test)
     )
 
 
