@@ -379,7 +379,7 @@ class ProducerReliability(Rule):
 
     @staticmethod
     def _handled_on_path(ix: ProjectIndex, fn: Function, node: ast.AST) -> bool:
-        if enclosing_try_covers(fn, node):
+        if enclosing_try_covers(fn, node, ix):
             return True
         frontier = [fn]
         seen = {fn.fqname}
@@ -387,7 +387,7 @@ class ProducerReliability(Rule):
             nxt: list[Function] = []
             for f in frontier:
                 for g, call in callers(ix, f):
-                    if enclosing_try_covers(g, call):
+                    if enclosing_try_covers(g, call, ix):
                         return True
                     if g.fqname not in seen:
                         seen.add(g.fqname)

@@ -617,9 +617,18 @@ def callers(ix: ProjectIndex, fn: Function) -> list[tuple[Function, ast.Call]]:
     return [(g, call) for _, g, call in sorted(sites, key=lambda s: s[0])]
 
 
-def enclosing_try_covers(fn: Function, node: ast.AST) -> bool:
-    """Is `node` inside the body of a try with except handlers in `fn`?"""
-    for s in sites(fn.node.body):
-        if s.node is node:
-            return bool(s.tries)
-    return False
+def enclosing_try_covers(fn: Function, node: ast.AST, ix: ProjectIndex | None = None) -> bool:
+    """Is `node` inside the body of a try with except handlers in `fn`?
+
+    With the index, the answer for every node of `fn` is computed once and kept in its memo
+    (the question is asked for every caller of every send site).
+    """
+    if ix is None:
+        return any(s.node is node and bool(s.tries) for s in sites(fn.node.body))
+    memo = ix.memo.setdefault("kafka_flow.try_covered", {})
+    assert isinstance(memo, dict)
+    covered = memo.get(id(fn.node))
+    if covered is None:
+        covered = {id(s.node) for s in sites(fn.node.body) if s.tries}
+        memo[id(fn.node)] = covered
+    return id(node) in covered
