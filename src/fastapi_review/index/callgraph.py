@@ -106,6 +106,7 @@ class CallGraph:
         self._call_fn: dict[int, Function | None] = {}
         self._aliases: dict[tuple[str, str], tuple[Module, ast.expr] | None] = {}
         self._nodes: dict[int, list[ast.AST]] = {}
+        self._bound: dict[int, set[str]] = {}
         # results rules share within one review (e.g. the blocking-call analysis)
         self.memo: dict[str, object] = {}
         for m in index.modules.values():
@@ -486,7 +487,14 @@ class CallGraph:
         return f"{ret}.{func.attr}" if ret else None
 
     def bound_names(self, fn: Function) -> set[str]:
-        """Names `fn` binds itself: parameters, assignment targets, nested defs."""
+        """Names `fn` binds itself: parameters, assignment targets, nested defs (computed once)."""
+        got = self._bound.get(id(fn.node))
+        if got is None:
+            got = self._bound_names(fn)
+            self._bound[id(fn.node)] = got
+        return got
+
+    def _bound_names(self, fn: Function) -> set[str]:
         args = fn.node.args
         out = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
         out |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
