@@ -23,7 +23,7 @@ from fastapi_review.index.layers import layer_of
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Module, dotted
 from fastapi_review.index.tests import TestFunction
-from fastapi_review.models import Finding
+from fastapi_review.models import Finding, Severity
 from fastapi_review.probes.projectconf import read_project_conf
 from fastapi_review.rules.base import Context, Example, Rule
 
@@ -296,12 +296,22 @@ class MissingTestKind(Rule):
             elif kind == "router" and ctx.index.routes:
                 path, line = ctx.index.routes[0].file, ctx.index.routes[0].line
             label = "integration or end-to-end" if kind == "integration" else kind
+            message = f"No {label} tests, though the project has {why}"
+            severity = None
+            if kind == "integration" and not any(
+                k != "integration" and not _present(inv, k) for k in inv.needed
+            ):
+                # every kind that runs without infrastructure is there: the gap is real but
+                # smaller than a missing layer of tests
+                severity = Severity.MEDIUM
+                message += " (MEDIUM: every other kind of test it needs is present)"
             yield self.finding(
                 ctx,
                 path,
                 line,
-                f"No {label} tests, though the project has {why}",
+                message,
                 evidence=f"tests by kind: {summary}",
+                severity=severity,
             )
 
 
