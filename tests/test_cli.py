@@ -189,3 +189,24 @@ def test_json_to_stdout(shop: Path) -> None:
     proc = run_cli(str(shop), "--json", "-", "--no-tests")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["schema_version"] == 1
+
+
+def test_no_cache_writes_no_cache(shop: Path, tmp_path: Path) -> None:
+    import os
+
+    cache_home = tmp_path / "cache-home"
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    args = [
+        sys.executable,
+        "-m",
+        "fastapi_review",
+        str(shop),
+        "--no-tests",
+        "--gates",
+        "none",
+        "-q",
+    ]
+    subprocess.run([*args, "--no-cache"], env=env, check=True, capture_output=True, timeout=300)
+    assert not (cache_home / "fastapi-review").exists()
+    subprocess.run(args, env=env, check=True, capture_output=True, timeout=300)
+    assert (cache_home / "fastapi-review").exists()

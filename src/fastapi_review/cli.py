@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -175,6 +176,7 @@ def _gate_names(value: str | None) -> list[str] | None:
     help="Project root (with --only-files).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the rule-result cache.")
 def review_cmd(
     paths: tuple[str, ...],
     design: Path | None,
@@ -191,17 +193,22 @@ def review_cmd(
     only_files: bool,
     project_opt: Path | None,
     quiet: bool,
+    no_cache: bool,
 ) -> int:
     """Review a FastAPI project against its tech design and write code-review.md.
 
     Exit status: 0 done (and the --fail-on gate passed), 1 the --fail-on gate failed,
     2 bad usage or configuration.
     """
+    from fastapi_review.cache import NO_CACHE_ENV
     from fastapi_review.pipeline import run_review
     from fastapi_review.render import render_json, render_markdown
     from fastapi_review.render.sarif import render_sarif
     from fastapi_review.render.terminal import StageProgress, Terminal, print_summary
     from fastapi_review.workspace import open_workspace
+
+    if no_cache:
+        os.environ[NO_CACHE_ENV] = "1"
 
     if only_files:
         project = project_opt or Path(".")
