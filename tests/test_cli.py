@@ -175,6 +175,10 @@ def test_rules_and_rule() -> None:
     listing = run_cli("rules")
     assert listing.returncode == 0
     assert "API001" in listing.stdout and "api.missing-response-model" in listing.stdout
+    from fastapi_review.rules import all_rules
+
+    lines = listing.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(all_rules())  # one line a rule
     doc = run_cli("rule", "api001")
     assert doc.returncode == 0
     assert (

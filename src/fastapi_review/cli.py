@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from fastapi_review import __version__
 from fastapi_review.errors import UsageError
@@ -276,11 +275,9 @@ def list_rules() -> None:
     """List every rule: id, name, category, default severity."""
     from fastapi_review.rules import all_rules
 
-    console = Console()
-    for rid, rule in all_rules().items():
-        console.print(
-            f"{rid:<8} {rule.default_severity().value:<9} {rule.category:<28} {rule.name}",
-            highlight=False,
+    for rid, rule in all_rules().items():  # one line a rule, never wrapped: grep-able
+        sys.stdout.write(
+            f"{rid:<8} {rule.default_severity().value:<9} {rule.category:<28} {rule.name}\n"
         )
 
 
