@@ -440,6 +440,44 @@ def test_unbounded_query_only_when_a_route_reaches_it() -> None:
     assert found[0].category == "db.unbounded-query"
 
 
+def test_filtered_query_reached_only_from_an_item_route_is_bounded_by_it() -> None:
+    files = {
+        "app/models.py": MODELS,
+        "app/repo.py": """
+            from collections.abc import Sequence
+
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.models import Book
+
+
+            async def books_of(session: AsyncSession, author_id: int) -> Sequence[Book]:
+                stmt = select(Book).where(Book.author_id == author_id)
+                return (await session.scalars(stmt)).all()
+
+
+            async def every_book(session: AsyncSession) -> Sequence[Book]:
+                return (await session.scalars(select(Book))).all()
+        """,
+        "app/api.py": """
+            from fastapi import APIRouter
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.repo import books_of, every_book
+
+            router = APIRouter()
+
+
+            @router.get("/authors/{author_id}")
+            async def author(author_id: int, session: AsyncSession) -> dict[str, int]:
+                books = await books_of(session, author_id)
+                return {"books": len(books), "all": len(await every_book(session))}
+        """,
+    }
+    assert where(hits(UnboundedListQuery, files)) == [("app/repo.py", 15)]
+
+
 # --- DB008 ------------------------------------------------------------------------------
 
 

@@ -70,6 +70,41 @@ def test_leaks_only_infrastructure_and_broad_errors() -> None:
     ]
 
 
+DOMAIN_HANDLERS = """
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from app.errors import OrderNotFound, PublishFailed
+
+
+async def on_missing(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+
+async def on_publish(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"detail": f"broker: {exc.__cause__!r}"})
+
+
+async def on_anything(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=500, content={"detail": str(exc)})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(OrderNotFound, on_missing)
+    app.add_exception_handler(PublishFailed, on_publish)
+    app.add_exception_handler(Exception, on_anything)
+"""
+
+
+def test_handler_registered_for_domain_errors_may_return_their_text() -> None:
+    errors = ERRORS + "\n\nclass PublishFailed(Exception):\n    pass\n"
+    files = {"app/handlers.py": DOMAIN_HANDLERS, "app/errors.py": errors}
+    assert hits(LeaksInternals, files) == [
+        ("app/handlers.py", at(files, "app/handlers.py", "exc.__cause__")),
+        ("app/handlers.py", at(files, "app/handlers.py", "status_code=500")),
+    ]
+
+
 def test_handlers_and_custom_exceptions_present() -> None:
     files = {"app/main.py": HANDLERS, "app/errors.py": ERRORS}
     assert hits(NoExceptionHandlers, files) == []

@@ -1356,13 +1356,19 @@ class UnboundedListQuery(Rule):
         index = ctx.index
         graph = call_graph(index)
         reached: set[str] = set()
+        from_item: set[str] = set()
         for r in index.routes:
-            reached.update(graph.reachable_from(r.function, max_depth=6))
+            target = from_item if _is_item_route(r.path) else reached
+            target.update(graph.reachable_from(r.function, max_depth=6))
         for m in index.source_modules:
             if _is_alembic(m):
                 continue
             for fn in m.functions:
-                if fn.fqname not in reached:
+                if fn.fqname not in reached and not (
+                    fn.fqname in from_item and not _filters(graph, fn)
+                ):
+                    # only single-item routes (`GET /things/{id}`) reach it and it filters: the
+                    # rows belong to that one item
                     continue
                 attrs = {
                     n.func.attr
@@ -1394,6 +1400,27 @@ class UnboundedListQuery(Rule):
                     if model is not None:
                         return stmt.lineno, model.cls.name
         return None
+
+
+def _is_item_route(path: str) -> bool:
+    """A route about one resource: its path ends with a path parameter (`/things/{id}`)."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return last.startswith("{") and last.endswith("}")
+
+
+def _filters(graph: CallGraph, fn: Function) -> bool:
+    """Whether the function's query has an equality filter (`.where(T.c == v)`, `filter_by`)."""
+    for n in graph.own_nodes(fn):
+        if not isinstance(n, ast.Call) or not isinstance(n.func, ast.Attribute):
+            continue
+        if n.func.attr == "filter_by" and n.keywords:
+            return True
+        if n.func.attr in {"where", "filter"} and any(
+            isinstance(a, ast.Compare) and any(isinstance(op, ast.Eq) for op in a.ops)
+            for a in n.args
+        ):
+            return True
+    return False
 
 
 def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

@@ -295,10 +295,18 @@ class LeaksInternals(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
         facing = _http_facing(index)
+        registered = _registered_exception_types(index)
         for module in index.source_modules:
             for fn in module.functions:
                 names = self._exception_names(index, module, fn)
-                if not names and not _calls_traceback(fn):
+                causes: set[str] = set()
+                types = registered.get(fn.fqname)
+                if types and not any(_revealing_type(index, m, t) for m, t in types):
+                    # registered only for the project's own exceptions: their text is written
+                    # for clients, whatever the parameter's annotation says; their cause is not
+                    causes = names
+                    names = set()
+                if not names and not causes and not _calls_traceback(fn):
                     continue
                 seen: set[int] = set()
                 for sink in self._sinks(fn, fn.fqname in facing or _takes_request(fn)):
@@ -306,7 +314,7 @@ class LeaksInternals(Rule):
                         line = getattr(node, "lineno", None)
                         if line is None or id(node) in seen:
                             continue
-                        what = _leak(node, names)
+                        what = _leak(node, names) or _cause_leak(node, causes)
                         if what is None:
                             continue
                         seen.update(id(n) for n in ast.walk(node))
@@ -419,6 +427,52 @@ def _leak(node: ast.AST, names: set[str]) -> str | None:
     ):
         return f"exception internals (`{ast.unparse(node)}`)"
     return None
+
+
+def _cause_leak(node: ast.AST, names: set[str]) -> str | None:
+    """`exc.__cause__` / `exc.__context__` of a domain exception: the wrapped (driver or
+    broker) error, whose text is not written for clients."""
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr in {"__cause__", "__context__"}
+        and isinstance(node.value, ast.Name)
+        and node.value.id in names
+    ):
+        return f"the wrapped exception's text (`{ast.unparse(node)}`)"
+    return None
+
+
+def _registered_exception_types(index: ProjectIndex) -> dict[str, list[tuple[Module, ast.expr]]]:
+    """Exception handlers (by fully qualified name) and the exception types each one is
+    registered for (`app.add_exception_handler(T, fn)`, `@app.exception_handler(T)`)."""
+    out: dict[str, list[tuple[Module, ast.expr]]] = {}
+    for module in index.source_modules:
+        for fn in module.functions:
+            for dec in fn.node.decorator_list:
+                if (
+                    isinstance(dec, ast.Call)
+                    and isinstance(dec.func, ast.Attribute)
+                    and dec.func.attr == "exception_handler"
+                    and dec.args
+                ):
+                    out.setdefault(fn.fqname, []).append((module, dec.args[0]))
+        for node in ast.walk(module.tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_exception_handler"
+                and len(node.args) >= 2
+            ):
+                text = dotted(node.args[1]) or ""
+                if not text:
+                    continue
+                head, _, rest = text.partition(".")
+                base = module.imports.get(head, f"{module.name}.{head}")
+                qname = f"{base}.{rest}" if rest else base
+                target = index.function(qname)
+                key = target.fqname if target is not None else qname
+                out.setdefault(key, []).append((module, node.args[0]))
+    return out
 
 
 def _is_exc(expr: ast.expr, names: set[str]) -> bool:
