@@ -139,3 +139,19 @@ def test_complexity_counts_branches() -> None:
     fn = tree.body[0]
     assert isinstance(fn, ast.FunctionDef)
     assert complexity(fn) == 4
+
+
+def test_service_raising_http_exception_reported_at_the_raise() -> None:
+    service = (
+        "from fastapi import HTTPException, status\n"
+        "\n"
+        "\n"
+        "def close(open_count: int) -> None:\n"
+        "    if open_count:\n"
+        "        raise HTTPException(status.HTTP_409_CONFLICT, 'still open')\n"
+    )
+    files = {"app/api/items.py": ROUTER, "app/models.py": "class Item:\n    id: int\n"}
+    files["app/services/items.py"] = service
+    found = [f for f in run_example(LayerViolation, files) if f.path == "app/services/items.py"]
+    assert [f.line for f in found] == [6]
+    assert "imported at line 1" in found[0].message

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from fastapi_review.index.layers import layer_of
 from fastapi_review.index.project import ProjectIndex
-from fastapi_review.index.symbols import Function, Module
+from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.models import Finding
 from fastapi_review.rules.api import own_nodes
 from fastapi_review.rules.base import Context, Example, Rule
@@ -55,6 +55,19 @@ def _import_nodes(module: Module) -> Iterator[tuple[int, str, list[str]]]:
             else:
                 src = node.module or ""
             yield node.lineno, src, [a.name for a in node.names]
+
+
+def _first_raise_of(module: Module, names: set[str]) -> tuple[int, str] | None:
+    """(line, name) of the first `raise X(...)` whose X is one of these imported names."""
+    best: tuple[int, str] | None = None
+    for node in ast.walk(module.tree):
+        if not isinstance(node, ast.Raise) or node.exc is None:
+            continue
+        exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        text = dotted(exc) or ""
+        if text.split(".", 1)[0] in names and (best is None or node.lineno < best[0]):
+            best = (node.lineno, text.rsplit(".", 1)[-1])
+    return best
 
 
 def _is_router_module(index: ProjectIndex, ctx: Context, qname: str) -> bool:
@@ -106,11 +119,14 @@ class LayerViolation(Rule):
                     return await session.scalar(stmt) or 0  # expect
             """,
             "app/services/items.py": """
-                from fastapi import HTTPException  # expect
+                from fastapi import HTTPException
 
                 def check(qty: int) -> None:
                     if qty < 0:
-                        raise HTTPException(status_code=422)
+                        raise HTTPException(status_code=422)  # expect
+            """,
+            "app/repositories/stock.py": """
+                from fastapi import Depends  # expect
             """,
             "app/repositories/items.py": """
                 from app.routers.items import router  # expect
@@ -227,6 +243,17 @@ class LayerViolation(Rule):
             top = src.split(".", 1)[0]
             if top == "fastapi" and src not in ALLOWED_FASTAPI_IN_SERVICES:
                 what = ", ".join(names) if names else src
+                raised = _first_raise_of(module, set(names) or {src.split(".")[0]})
+                if raised is not None:
+                    # the HTTP error raised by the service is the concern: point at it
+                    yield self.finding(
+                        ctx,
+                        module.path,
+                        raised[0],
+                        f"The {layer} layer raises FastAPI's `{raised[1]}` (imported at line "
+                        f"{line}): HTTP concerns belong in routers",
+                    )
+                    continue
                 yield self.finding(
                     ctx,
                     module.path,
