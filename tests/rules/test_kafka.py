@@ -483,3 +483,66 @@ def test_missing_correlation_id_is_a_recommendation_when_the_design_never_asks(
     root = write(tmp_path / "p", {"app/events.py": PRODUCER_WITHOUT_HEADERS})
     run = run_rules(Context(index=build_index(root), design_text=design), only=["KAF007"])
     assert [(f.path, f.line, f.severity) for f in run.findings] == [("app/events.py", 7, severity)]
+
+
+CANCEL_ONLY = """
+import asyncio
+
+from aiokafka import AIOKafkaConsumer
+
+
+class Reader:
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def build(cls) -> "Reader":
+        consumer = AIOKafkaConsumer("orders", group_id="svc", enable_auto_commit=False)
+        return cls(consumer)
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                for record in records:
+                    print(record.value)
+                    await self._consumer.commit({tp: record.offset + 1})
+"""
+LIFESPAN = """
+from contextlib import asynccontextmanager
+
+from app.reader import Reader
+
+
+@asynccontextmanager
+async def lifespan(app):
+    reader = Reader.build()
+    await reader.start()
+    yield
+    await reader.stop()
+"""
+
+
+def test_stop_that_only_cancels_the_consume_task(tmp_path: Path) -> None:
+    root = write(tmp_path / "p", {"app/reader.py": CANCEL_ONLY, "app/main.py": LIFESPAN})
+    found = findings(root, ["KAF002"])
+    line = CANCEL_ONLY.splitlines().index("            self._task.cancel()") + 1
+    assert [(f.path, f.line) for f in found] == [("app/reader.py", line)]
+    assert "only cancels the consume task" in found[0].message
+    graceful = CANCEL_ONLY.replace(
+        "        while True:\n",
+        "        try:\n            await self._loop()\n        finally:\n"
+        "            await self._consumer.stop()\n\n    async def _loop(self) -> None:\n"
+        "        while True:\n",
+    )
+    root = write(tmp_path / "q", {"app/reader.py": graceful, "app/main.py": LIFESPAN})
+    assert findings(root, ["KAF002"]) == []

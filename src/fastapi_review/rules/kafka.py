@@ -532,8 +532,13 @@ class ConsumerShutdown(Rule):
         ix = ctx.index
         stop_sites = _stop_call_sites(ix)
         loops = consume_loops(ix)
+        # a stop() that only cancels the consume task is reported there, not at the client
+        reported: set[str] = set()
+        for fn, line, message in _cancel_only_stops(ix, loops, stop_sites):
+            reported.add(fn.path)
+            yield self.finding(ctx, fn.path, line, message)
         for client in ix.kafka_clients:
-            if client.role != "consumer":
+            if client.role != "consumer" or client.path in reported:
                 continue
             problem = self._client_problem(ix, client, stop_sites, loops)
             if problem:
@@ -666,6 +671,75 @@ class ConsumerShutdown(Rule):
             "consumer is created here and never stopped/closed: on shutdown or cancellation it "
             "keeps its partitions and uncommitted offsets; stop it in a finally block"
         )
+
+
+def _self_attr(expr: ast.expr | None) -> str | None:
+    """`attr` of `self.attr` (also under `await` and as a call's receiver)."""
+    if isinstance(expr, ast.Await):
+        expr = expr.value
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+        expr = expr.func.value
+    if (
+        isinstance(expr, ast.Attribute)
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id == "self"
+    ):
+        return expr.attr
+    return None
+
+
+def _cancel_only_stops(
+    ix: ProjectIndex, loops: list[ConsumeLoop], stop_sites: list[tuple[Function, ast.expr]]
+) -> Iterator[tuple[Function, int, str]]:
+    """A consumer class whose stop()/close() only cancels the consume task while nothing in
+    the class (nor elsewhere) stops the consumer it holds: the message in hand is cut off,
+    nothing is committed and the consumer never leaves its group."""
+    seen: set[str] = set()
+    for lp in loops:
+        fn = lp.fn
+        if not fn.class_name or "." in fn.qualname.rsplit(".", 1)[0]:
+            continue
+        it = lp.fetch if lp.fetch is not None else getattr(lp.node, "iter", None)
+        attr = _self_attr(it)
+        cls = fn.qualname.rsplit(".", 1)[0]
+        key = f"{fn.module}.{cls}"
+        if attr is None or key in seen:
+            continue
+        seen.add(key)
+        m = ix.modules.get(fn.path)
+        if m is None:
+            continue
+        methods = [g for g in m.functions if g.qualname.rsplit(".", 1)[0] == cls]
+        stops_consumer = any(
+            isinstance(n, ast.Attribute) and n.attr in STOP_METHODS and _self_attr(n.value) == attr
+            for g in methods
+            for n in ast.walk(g.node)
+        ) or any(
+            isinstance(f, ast.Attribute)
+            and (dotted(f.value) or "").rsplit(".", 1)[-1] == attr
+            and g.path != fn.path
+            for g, f in stop_sites
+        )
+        if stops_consumer:
+            continue
+        for g in methods:
+            if g.name not in STOP_METHODS | {"shutdown", "aclose"} or not _referenced(ix, g):
+                continue
+            cancels = [
+                n
+                for n in ast.walk(g.node)
+                if isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr == "cancel"
+            ]
+            if cancels:
+                yield (
+                    g,
+                    cancels[0].lineno,
+                    f"`{g.qualname}()` only cancels the consume task: the message in hand is "
+                    f"cut off, no offset is committed and the consumer (`self.{attr}`) is never "
+                    "stopped, so it keeps its partitions until the session times out",
+                )
 
 
 def _escapes(fn: Function, name: str) -> bool:
