@@ -18,6 +18,10 @@ STATUS_RE = re.compile(r"(?<![\w.])([1-5]\d\d)(?!\w|\.\d)")
 TOPIC_RE = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+$")
 ID_RE = re.compile(
     r"^\s*\**\s*([A-Z][A-Z0-9]{0,5}-\d{1,4}[a-z]?)\b\s*\**\s*[:.)\-\u2014\u2013]?\s*"
+    # `R1 \u2013 Register vehicle.` / `**FR3:** text`: a short letter prefix and a number, without
+    # a hyphen, is an id only when a separator follows it
+    r"|^\s*\**\s*([A-Z]{1,4}\d{1,3}[a-z]?)\s*\**\s*(?:[:)\u2014\u2013]|\.(?!\d))\s*\**\s*"
+    r"|^\s*\**\s*([A-Z]{1,4}\d{1,3}[a-z]?)\s*\**\s+-\s+\**\s*"
 )
 FIELD_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*(?:\[\])?$")
 RANGE_RE = re.compile(
@@ -92,7 +96,8 @@ def explicit_id(text: str) -> tuple[str, str] | None:
     m = ID_RE.match(text)
     if m is None:
         return None
-    return m.group(1), text[m.end() :].strip()
+    rid = m.group(1) or m.group(2) or m.group(3)
+    return rid, text[m.end() :].strip()
 
 
 def constraints_in(text: str, line: int) -> list[dict[str, Any]]:

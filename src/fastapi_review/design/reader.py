@@ -68,7 +68,9 @@ _NORMATIVE = re.compile(
     r"validated|logged|idempotent|enabled|disabled|deduplicate\w*|skipped|acknowledged|"
     r"surfaces?|rolled back|rolls?|clears?|keeps?|fails?|counts? as|is off|is on|echoed|bound|"
     r"will|cannot|can not|can be|may not|allowed|forbidden|refuse[sd]?|removes?|stops?|"
-    r"comes? from|prefixed|checks?|starts? (with|at|as))\b"
+    r"comes? from|prefixed|checks?|starts? (with|at|as)|keyed by)\b"
+    # a prohibition: `no credentials live in the repository`
+    r"|^\W*no\s+[a-z]+\s+(?!doubt\b)[a-z]+"
     # a stated setting: `acks=all`, `enable.idempotence=true`
     r"|\b[a-z][\w.]*=[\w-]+"
     # present-tense passive voice states behaviour: "is refused", "are serialised", "is opened"
@@ -222,7 +224,7 @@ def _other_req(
         rid, body = found
         text = body or text
     if rid is not None:
-        prefix = rid.split("-", 1)[0].upper()
+        prefix = re.sub(r"[-\d].*$", "", rid.upper())
         kind = _ID_KIND.get(prefix, kind if kind != "other" else "other")
     details = _nfr_details(text)
     constraints = constraints_in(text, line)
@@ -439,8 +441,22 @@ def _read(st: _State) -> None:
     for method, path, params, text, line, section in st.secondary:
         if _known_endpoint(st, method, path):
             continue
-        _endpoint(st, method, path, line, section, text, {"query": params, "source": "prose"})
+        details: dict[str, Any] = {"query": params, "source": "prose"}
+        if len(endpoints_in(text)) == 1:
+            # the statement names this endpoint alone: its success status is the endpoint's
+            ok = [c for c in status_codes(_first_sentence_with_status(text)) if c < 300]
+            if len(set(ok)) == 1:
+                details["status"] = ok[:1]
+        _endpoint(st, method, path, line, section, text, details)
     _attach_schemas(st)
+
+
+def _first_sentence_with_status(text: str) -> str:
+    """The first sentence stating an HTTP status (the later ones describe other cases)."""
+    for s in sentences(text):
+        if status_codes(s):
+            return s
+    return ""
 
 
 def _strip_lead(text: str) -> str:
@@ -929,6 +945,9 @@ def _table(st: _State, b: Block, prev: Block | None) -> None:
                 continue
             text = " ".join(c.text for j, c in enumerate(row) if j != c_id)
             _other_req(st, kind, text, line, b.section, rid=found[0])
+            # a requirement row naming its endpoint (`POST /x ... answers 201`) states it too
+            for m_, p_, q_ in endpoints_in(text):
+                st.secondary.append((m_, p_, q_, text, line, b.section))
         return
     # any other table: endpoints written in a cell as `POST /x`
     for line, row in b.rows:
@@ -1303,7 +1322,7 @@ _CLAUSE_WORDS = 6
 _CHECKABLE = re.compile(
     r"\bpython\s+3\.\d+|\benvironment variables?\b|\bX-[A-Za-z]+(?:-[A-Za-z]+)+\b|"
     r"\bevent loop\b|\bworker threads?\b|\bstructured (json )?logs?\b|\bjson logs?\b|"
-    r"\backs\s*=|\bidempoten",
+    r"\backs\s*=|\bidempoten|\bconsumer group\b",
     re.I,
 )
 
@@ -1324,6 +1343,7 @@ def _prose(st: _State, b: Block) -> None:
             if len(sentence.split()) < 4 or _META.search(_strip_parens(sentence)):
                 continue
             # an overview states requirements only where a review can check them
-            if not (_CHECKABLE.search(sentence) if intro else _NORMATIVE.search(sentence)):
+            checkable = _CHECKABLE.search(sentence)
+            if not (checkable if intro else _NORMATIVE.search(sentence) or checkable):
                 continue
             _other_req(st, kind, sentence, b.line, b.section, sentence=whole)

@@ -609,11 +609,13 @@ def retry_loops(facts: Facts, paths: set[str] | None = None) -> list[Site]:
     for m in facts.index.source_modules:
         if paths is not None and m.path not in paths:
             continue
+        pauses = _pausing_calls(facts, m)
         for node in ast.walk(m.tree):
             if isinstance(node, ast.For | ast.AsyncFor | ast.While):
                 for t in (n for s in node.body for n in ast.walk(s)):
                     if isinstance(t, ast.Try) and any(
-                        isinstance(c, ast.Call) and (dotted(c.func) or "").endswith("sleep")
+                        isinstance(c, ast.Call)
+                        and ((dotted(c.func) or "").endswith("sleep") or id(c) in pauses)
                         for h in t.handlers
                         for s in h.body
                         for c in ast.walk(s)
@@ -638,6 +640,26 @@ def retry_loops(facts: Facts, paths: set[str] | None = None) -> list[Site]:
                     if target.startswith(("tenacity", "backoff")):
                         out.append((m.path, node.lineno))
     return list(dict.fromkeys(out))
+
+
+def _pausing_calls(facts: Facts, m: Module) -> set[int]:
+    """Calls in `m` of project functions that sleep (`wait_before_retry(attempt)` -> sleep)."""
+    fns = list(m.functions)
+    for cls in m.classes:
+        fns.extend(f for f in cls.methods.values() if f not in fns)
+    out: set[int] = set()
+    for fn in fns:
+        for c in fn.calls:
+            callee = facts.index.function(c.target)
+            if callee is None or callee is fn:
+                continue
+            if any(
+                (x.target or x.text).rsplit(".", 1)[-1] == "sleep"
+                for f in facts.callees(callee, depth=1)
+                for x in f.calls
+            ):
+                out.add(id(c.node))
+    return out
 
 
 # --- dependencies -----------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ class Facts:
     consumed: dict[str, list[Site]] = field(default_factory=dict)  # topic -> consumer sites
     handlers: dict[str, list[Function]] = field(default_factory=dict)  # topic -> handler functions
     consumer_modules: set[str] = field(default_factory=set)
+    # a module builds a consumer the index could not read (`functools.partial(KafkaConsumer,
+    # *topics)`, a factory): the topics it consumes are unknown
+    opaque_consumer: bool = False
     kafka_modules: set[str] = field(default_factory=set)
     migrations: dict[str, str] = field(default_factory=dict)  # path -> text
     exception_handlers: list[Function] = field(default_factory=list)
@@ -121,12 +124,43 @@ def build_facts(index: ProjectIndex) -> Facts:
             facts.consumer_modules.add(client.path)
             for t in client.topics:
                 facts.consumed.setdefault(t, []).append((client.path, client.line))
+    _opaque_consumers(facts)
     _consumer_dispatch(facts)
     _exception_handlers(facts)
     for test in index.tests:
         end = test.function.node.end_lineno or test.function.node.lineno
         facts.test_text[test.id] = "\n".join(test.module.lines[test.function.node.lineno - 1 : end])
     return facts
+
+
+_CONSUMER_CLASSES = (
+    "kafka.KafkaConsumer",
+    "kafka.consumer.KafkaConsumer",
+    "aiokafka.AIOKafkaConsumer",
+    "aiokafka.consumer.AIOKafkaConsumer",
+    "confluent_kafka.Consumer",
+    "confluent_kafka.DeserializingConsumer",
+)
+
+
+def _opaque_consumers(facts: Facts) -> None:
+    """Modules that use a Kafka consumer class without a consumer client the index read."""
+    index = facts.index
+    known = {c.path for c in index.kafka_clients if c.role == "consumer"}
+    for m in index.source_modules:
+        if m.path in known:
+            continue
+        local = [name for name, q in m.imports.items() if q in _CONSUMER_CLASSES]
+        if not local:
+            continue
+        used = any(
+            isinstance(node, ast.Name) and node.id in local and isinstance(node.ctx, ast.Load)
+            for node in ast.walk(m.tree)
+        )
+        if used:
+            facts.consumer_modules.add(m.path)
+            facts.kafka_modules.add(m.path)
+            facts.opaque_consumer = True
 
 
 def _consumer_dispatch(facts: Facts) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,9 +313,11 @@ def trace_event(
     tests = _tests_mentioning(facts, topic)
     # a literal of the topic counts only when the code does not use the topic the other way
     # (and only when some consumer's topics, or some send's topic, could not be resolved)
-    open_consumer = any(
-        c.role == "consumer" and not c.topics for c in facts.index.kafka_clients
-    ) or bool(facts.handlers and not facts.consumed)
+    open_consumer = (
+        any(c.role == "consumer" and not c.topics for c in facts.index.kafka_clients)
+        or bool(facts.handlers and not facts.consumed)
+        or facts.opaque_consumer
+    )
     open_send = any(s.topic is None for s in facts.index.kafka_sends)
     if direction == "consumed":
         sites = consumed or (
@@ -366,6 +369,12 @@ def trace_event(
                         f"the design's topic {topic} is neither produced nor consumed",
                     )
                 ],
+            )
+        if direction != "produced" and facts.opaque_consumer:
+            return Outcome(
+                "unverified",
+                "a consumer is built in a way whose topics cannot be read statically",
+                tests=tests,
             )
         what = "consumed" if direction == "consumed" else "produced"
         return Outcome(
@@ -525,10 +534,13 @@ def trace_model(facts: Facts, req: Requirement) -> Outcome:
             return Outcome(
                 "unverified", "no ORM models in the project; the table may be created elsewhere"
             )
+        # the finding belongs where the project's other models live
+        paths = Counter(o.cls.path for o in facts.index.orm_models.values())
+        where = paths.most_common(1)[0][0] if paths else None
         return Outcome(
             "missing",
             "no ORM model maps this table",
-            problems=[("req.missing", None, None, f"the design's table {table} has no model")],
+            problems=[("req.missing", where, None, f"the design's table {table} has no model")],
         )
     evidence = [f"{orm.cls.path}:{orm.cls.node.lineno}"]
     columns = [c for c in d.get("columns", []) if isinstance(c, str)]
