@@ -546,3 +546,47 @@ def test_stop_that_only_cancels_the_consume_task(tmp_path: Path) -> None:
     )
     root = write(tmp_path / "q", {"app/reader.py": graceful, "app/main.py": LIFESPAN})
     assert findings(root, ["KAF002"]) == []
+
+
+PARTIAL_CONSUMER = """
+import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+from kafka import KafkaConsumer
+
+from app.settings import Settings
+
+
+async def build(settings: Settings, executor: ThreadPoolExecutor) -> KafkaConsumer:
+    factory = functools.partial(
+        KafkaConsumer,
+        "payments",
+        group_id="svc",
+        **settings.security(),
+    )
+    return await asyncio.get_running_loop().run_in_executor(executor, factory)
+"""
+SECURITY = """
+class Settings:
+    protocol: str = "PLAINTEXT"
+
+    def security(self) -> dict[str, str]:
+        if self.protocol == "PLAINTEXT":
+            return {}
+        return {"security_protocol": self.protocol}
+"""
+
+
+def test_consumer_built_through_partial_keeps_auto_commit(tmp_path: Path) -> None:
+    root = write(tmp_path / "p", {"app/consumer.py": PARTIAL_CONSUMER, "app/settings.py": SECURITY})
+    found = findings(root, ["KAF003"])
+    line = PARTIAL_CONSUMER.splitlines().index("        KafkaConsumer,") + 1
+    assert [(f.path, f.line) for f in found] == [("app/consumer.py", line)]
+    assert "auto-commit is left on" in found[0].message
+    off = PARTIAL_CONSUMER.replace('group_id="svc",', 'group_id="svc", enable_auto_commit=False,')
+    root = write(tmp_path / "q", {"app/consumer.py": off, "app/settings.py": SECURITY})
+    assert findings(root, ["KAF003"]) == []
+    unknown = SECURITY.replace('{"security_protocol": self.protocol}', "dict(self.extra)")
+    root = write(tmp_path / "r", {"app/consumer.py": PARTIAL_CONSUMER, "app/settings.py": unknown})
+    assert findings(root, ["KAF003"]) == []

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from fastapi_review.index.callgraph import is_stub
-from fastapi_review.index.kafka import KafkaClient, KafkaSend
+from fastapi_review.index.kafka import KafkaClient, KafkaSend, client_class
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, dotted
 from fastapi_review.models import Finding, Severity
@@ -871,6 +871,11 @@ class CommitSemantics(Rule):
             problem = self._auto_commit(ix, client)
             if problem:
                 yield self.finding(ctx, client.path, client.line, problem)
+        for client in _partial_consumers(ix):
+            # built later, often on a worker thread: `functools.partial(KafkaConsumer, ...)`
+            problem = self._auto_commit(ix, client)
+            if problem:
+                yield self.finding(ctx, client.path, client.line, problem)
         seen: set[tuple[str, int]] = set()
         for loop in consume_loops(ix):
             steps = processing_steps(ix, loop, max_depth=2)
@@ -943,6 +948,74 @@ class CommitSemantics(Rule):
             if any(w.lineno > line for w in work):
                 out.append(call)
         return out
+
+
+def _partial_consumers(ix: ProjectIndex) -> Iterator[KafkaClient]:
+    """Consumers built through `functools.partial(ConsumerClass, ...)` (run later, e.g. in
+    an executor), with the keys of `**helper()` option dicts the project's helper returns."""
+    for m in ix.source_modules:
+        for fn in m.functions:
+            for c in fn.calls:
+                node = c.node
+                if (c.target or "").rsplit(".", 1)[-1] != "partial" or not node.args:
+                    continue
+                first = node.args[0]
+                text = dotted(first) or ""
+                head, _, rest = text.partition(".")
+                base = m.imports.get(head, head)
+                kind = client_class(f"{base}.{rest}" if rest else base)
+                if kind is None or kind[1] != "consumer":
+                    continue
+                options: dict[str, ast.expr] = {}
+                known = True
+                for k in node.keywords:
+                    if k.arg is not None:
+                        options[k.arg] = k.value
+                        continue
+                    keys = _returned_dict_keys(ix, fn, k.value)
+                    if keys is None:
+                        known = False
+                        break
+                    options.update(dict.fromkeys(keys, k.value))
+                if not known:
+                    continue
+                call = ast.Call(func=first, args=node.args[1:], keywords=[])
+                call.keywords = [ast.keyword(arg=k, value=v) for k, v in options.items()]
+                ast.copy_location(call, first)
+                group = options.get("group_id")
+                yield KafkaClient(
+                    library=kind[0],
+                    role="consumer",
+                    cls=text,
+                    path=m.path,
+                    line=first.lineno,
+                    node=call,
+                    function=fn,
+                    options=options,
+                    group_id=ix.string_value(m, group) if group is not None else None,
+                )
+
+
+def _returned_dict_keys(ix: ProjectIndex, fn: Function, expr: ast.expr) -> set[str] | None:
+    """The keys of the dict literals a project function returns (`**settings.options()`),
+    or None when a return is not such a literal or the call cannot be resolved."""
+    if not isinstance(expr, ast.Call):
+        return None
+    callee = resolve_call(ix, fn, expr)
+    if callee is None:
+        return None
+    keys: set[str] = set()
+    returns = [n for n in ast.walk(callee.node) if isinstance(n, ast.Return)]
+    if not returns:
+        return None
+    for r in returns:
+        if not isinstance(r.value, ast.Dict):
+            return None
+        for k in r.value.keys:
+            if not (isinstance(k, ast.Constant) and isinstance(k.value, str)):
+                return None
+            keys.add(k.value)
+    return keys
 
 
 def _block_ends_after(region: Region, call: ast.Call) -> bool:
