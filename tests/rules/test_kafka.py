@@ -299,8 +299,9 @@ def test_protocol_dispatch_and_read_modify_write_update(tmp_path: Path) -> None:
         },
     )
     found = findings(plain, ["KAF005"])
-    assert keys(found) == {("KAF005", "app/renewals.py", 8)}
-    assert "relative to its old value (line 12)" in found[0].message
+    # reported at the update that a redelivery repeats
+    assert keys(found) == {("KAF005", "app/renewals.py", 12)}
+    assert "relative to its old value" in found[0].message
     # a version/sequence guard before applying is deduplication
     guarded = write(
         tmp_path / "guarded",
@@ -590,3 +591,85 @@ def test_consumer_built_through_partial_keeps_auto_commit(tmp_path: Path) -> Non
     unknown = SECURITY.replace('{"security_protocol": self.protocol}', "dict(self.extra)")
     root = write(tmp_path / "r", {"app/consumer.py": PARTIAL_CONSUMER, "app/settings.py": unknown})
     assert findings(root, ["KAF003"]) == []
+
+
+THREADED_TABLE_CONSUMER = """
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaConsumer
+
+from app.balances import apply_payment
+
+
+@dataclass(frozen=True)
+class Route:
+    schema: type
+    handle: Callable[[Any], Awaitable[None]]
+
+
+def build_routes(sessions: Any) -> dict[str, Route]:
+    async def paid(event: Any) -> None:
+        async with sessions() as session:
+            await apply_payment(session, event)
+
+    return {"payments": Route(dict, paid)}
+
+
+class Worker:
+    def __init__(self, consumer: KafkaConsumer, routes: dict[str, Route], executor: Any) -> None:
+        self._consumer = consumer
+        self._routes = routes
+        self._executor = executor
+        self._stopping = asyncio.Event()
+
+    async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                batch = await self._call(self._consumer.poll, timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        await self.process(record)
+                await self._call(self._consumer.commit)
+        finally:
+            await self._call(self._consumer.close)
+
+    async def process(self, record: Any) -> None:
+        route = self._routes[record.topic]
+        event = route.schema(record.value)
+        request_id = str(getattr(event, "event_id", ""))
+        print(request_id)
+        await route.handle(event)
+"""
+BALANCES = """
+from typing import Any
+
+
+async def apply_payment(session: Any, event: Any) -> None:
+    account = await session.get(object, event.account_id)
+    if account is None:
+        return
+    account.balance = account.balance - event.amount
+    await session.commit()
+"""
+
+
+def test_handler_reached_through_an_executor_helper_and_a_dispatch_table(
+    tmp_path: Path,
+) -> None:
+    root = write(
+        tmp_path / "p",
+        {"app/worker.py": THREADED_TABLE_CONSUMER, "app/balances.py": BALANCES},
+    )
+    loops = consume_loops(build_index(root))
+    assert [lp.fn.name for lp in loops] == ["run"]
+    found = findings(root, ["KAF005"])
+    line = BALANCES.splitlines().index("    account.balance = account.balance - event.amount") + 1
+    assert keys(found) == {("KAF005", "app/balances.py", line)}

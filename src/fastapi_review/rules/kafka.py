@@ -1359,6 +1359,7 @@ def _may_raise(ix: ProjectIndex, fn: Function, seen: set[str], depth: int) -> bo
 _EVENT_KEY = re.compile(
     r"(event|message|msg|idempotency|dedup|delivery)_?(id|key|uuid)", re.IGNORECASE
 )
+_ATTR_BUILTINS = {"getattr", "hasattr", "setattr", "delattr"}
 _DEDUP_CALL = re.compile(
     r"exist|processed|seen|dedup|duplicate|idempot|already|upsert|on_conflict|get_or_create|"
     r"merge|insert_ignore|if_not_exists|inbox",
@@ -1586,6 +1587,8 @@ def _dedup_evidence(ix: ProjectIndex, fn: Function, stmts: Region, depth: int = 
             name = func_name(node)
             if _DEDUP_CALL.search(name):
                 return True
+            if name in _ATTR_BUILTINS:
+                continue  # `getattr(event, "event_id")` reads the message, looks nothing up
             if re.match(r"(get|find|select|fetch|load|lookup)", name, re.IGNORECASE) and any(
                 _EVENT_KEY.search(ast.unparse(a))
                 for a in [*node.args, *(k.value for k in node.keywords)]
@@ -1759,14 +1762,17 @@ class ConsumerIdempotency(Rule):
                     ):
                         reported.add(step.fn.fqname)
                         first = effects[0]
+                        line = step.fn.line
                         if isinstance(first, ast.Call):
                             what = f"writes/publishes ({ast.unparse(first.func)})"
                         else:
-                            what = f"updates stored state relative to its old value (line {first.lineno})"
+                            # the relative update is the line that repeats: point at it
+                            what = "updates stored state relative to its old value"
+                            line = first.lineno
                         yield self.finding(
                             ctx,
                             step.fn.path,
-                            step.fn.line,
+                            line,
                             f"{step.fn.name}() {what} without a deduplication "
                             "check: a redelivered message repeats the side effect",
                             evidence=ctx.line_text(step.fn.path, first.lineno),

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from fastapi_review.index.callgraph import implementations
 from fastapi_review.index.kafka import CLIENT_CLASSES, KafkaClient, KafkaSend
 from fastapi_review.index.project import ProjectIndex
-from fastapi_review.index.symbols import Call, Function, Module, call_chain_text, dotted
+from fastapi_review.index.symbols import (
+    Call,
+    ClassInfo,
+    Function,
+    Module,
+    call_chain_text,
+    dotted,
+)
 
 KAFKA_LIBS = ("aiokafka", "kafka", "confluent_kafka")
 FETCH_METHODS = {"poll", "getone", "getmany", "consume"}
@@ -236,9 +243,50 @@ def consumer_like(ix: ProjectIndex, fn: Function, expr: ast.expr | None) -> bool
     return False
 
 
+def _offloads_param(callee: Function) -> bool:
+    """A project helper that runs its first parameter on a thread or executor:
+    `def _call(self, fn, *a): return await loop.run_in_executor(ex, partial(fn, *a))`."""
+    params = [*callee.node.args.posonlyargs, *callee.node.args.args]
+    if callee.class_name and params and params[0].arg in {"self", "cls"}:
+        params = params[1:]
+    if not params:
+        return False
+    name = params[0].arg
+    for n in ast.walk(callee.node):
+        if not isinstance(n, ast.Call):
+            continue
+        ref = offloaded_ref(n)
+        if ref is None:
+            continue
+        if isinstance(ref, ast.Name) and ref.id == name:
+            return True
+        if (
+            isinstance(ref, ast.Call)
+            and func_name(ref) == "partial"
+            and ref.args
+            and isinstance(ref.args[0], ast.Name)
+            and ref.args[0].id == name
+        ):
+            return True
+    return False
+
+
+def wrapped_offload_ref(ix: ProjectIndex, fn: Function, call: ast.Call) -> ast.expr | None:
+    """The function handed to a project helper that offloads it (`self._call(c.poll)`)."""
+    if not call.args or isinstance(call.args[0], ast.Starred):
+        return None
+    c = calls_by_node(fn).get(id(call))
+    callee = ix.function(c.target) if c is not None and c.target else None
+    if callee is None or callee is fn or not _offloads_param(callee):
+        return None
+    return call.args[0]
+
+
 def consumer_api_call(ix: ProjectIndex, fn: Function, call: ast.Call) -> str | None:
     """`commit` / `poll` / ... when the call (or the function it offloads) is a consumer API."""
     ref = offloaded_ref(call)
+    if ref is None and isinstance(call.func, ast.Attribute) and call.args:
+        ref = wrapped_offload_ref(ix, fn, call)
     f = ref if ref is not None else call.func
     if isinstance(f, ast.Attribute) and f.attr in CONSUMER_API and consumer_like(ix, fn, f.value):
         return f.attr
@@ -446,9 +494,12 @@ def processing_steps(ix: ProjectIndex, loop: ConsumeLoop, max_depth: int = 6) ->
                 continue
             callee = resolve_call(ix, step.fn, call)
             if callee is None:
-                continue
-            # a Protocol / ABC stub runs one of its implementations
-            for target in implementations(ix, callee) or [callee]:
+                # `route.handle(event)`: a callable field of a project class
+                targets = field_dispatch(ix, call)
+            else:
+                # a Protocol / ABC stub runs one of its implementations
+                targets = implementations(ix, callee) or [callee]
+            for target in targets:
                 if target.fqname in seen or is_dlq_name(target.qualname):
                     continue
                 seen.add(target.fqname)
@@ -457,6 +508,58 @@ def processing_steps(ix: ProjectIndex, loop: ConsumeLoop, max_depth: int = 6) ->
                 out.append(child)
                 queue.append(child)
     return out
+
+
+def _callable_fields(cls: ClassInfo) -> list[str]:
+    """Class-level annotated fields, in order; a field typed `Callable[...]` keeps its name,
+    the others are kept as "" so positions still line up."""
+    out: list[str] = []
+    for stmt in cls.node.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            text = ast.unparse(stmt.annotation)
+            if "ClassVar" in text:
+                continue
+            out.append(stmt.target.id if "Callable" in text else "")
+    return out
+
+
+def field_dispatch(ix: ProjectIndex, call: ast.Call) -> list[Function]:
+    """For `x.attr(...)` where `attr` is a `Callable` field of project classes (a dispatch
+    table: `Route(schema, handle)`), the project functions stored in that field."""
+    if not isinstance(call.func, ast.Attribute):
+        return []
+    attr = call.func.attr
+    owners = {
+        cls.fqname: fields
+        for cls in ix.classes.values()
+        if attr in (fields := _callable_fields(cls))
+    }
+    if not owners:
+        return []
+    out: list[Function] = []
+    for m in ix.source_modules:
+        for fn in m.functions:
+            for c in fn.calls:
+                order = owners.get(c.target or "")
+                if order is None:
+                    continue
+                values = [a for f, a in zip(order, c.node.args, strict=False) if f == attr] + [
+                    k.value for k in c.node.keywords if k.arg == attr
+                ]
+                for v in values:
+                    target = _local_ref(ix, fn, v)
+                    if target is not None and target not in out:
+                        out.append(target)
+    return out
+
+
+def _local_ref(ix: ProjectIndex, fn: Function, ref: ast.expr) -> Function | None:
+    """A function reference, also to a function nested in `fn`."""
+    if isinstance(ref, ast.Name):
+        nested = ix.function(f"{fn.module}.{fn.qualname}.{ref.id}")
+        if nested is not None:
+            return nested
+    return resolve_ref(ix, fn, ref)
 
 
 # --- producers ----------------------------------------------------------------------
