@@ -1222,6 +1222,8 @@ def _field_list(st: _State, b: Block, prev: Block | None) -> bool:
     ]
     if len(items) < 2 or len(starts) < 0.6 * len(items):
         return False
+    if any(endpoints_in(it.inline.codes[0]) for it in starts):
+        return False  # `POST /x` items are endpoints, not fields
     owner = _owner_name(prev)
     if owner is None:
         return False

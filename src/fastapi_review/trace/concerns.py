@@ -693,6 +693,16 @@ def _cancels(fn: ast.AST) -> bool:
     )
 
 
+def _stop_methods(env: Env) -> list[Function]:
+    """`stop`/`close`/`shutdown` methods the consumer modules define (a shutdown path)."""
+    return [
+        f
+        for f in env.facts.index.functions.values()
+        if f.path in env.facts.consumer_modules
+        and f.name in {"stop", "close", "shutdown", "aclose", "stop_consuming"}
+    ]
+
+
 def graceful_shutdown(env: Env, req: Requirement) -> Outcome | None:
     low = req.text.lower()
     hit = _contradicted(
@@ -711,10 +721,18 @@ def graceful_shutdown(env: Env, req: Requirement) -> Outcome | None:
                 if "consumer" in recv:
                     stops.append((f, line))
     if hit is not None:
-        if not stops and env.facts.consumer_modules and not re.search(r"\bproducers?\b", low):
+        if (
+            not stops
+            and not _stop_methods(env)
+            and env.facts.consumer_modules
+            and not re.search(r"\bproducers?\b", low)
+        ):
             # nothing ever stops or closes the consumer: none of the stated shutdown exists
             hit.status = "missing"
             hit.problems = [("req.missing", *x[1:]) for x in hit.problems]
+        else:
+            # a shutdown exists but falls short: the rule's finding at that place reports it
+            hit.problems = []
         return hit
     if not env.facts.consumer_modules:
         return _unverified("no Kafka consumer found in the code")
@@ -857,6 +875,18 @@ def consumer_idempotency(env: Env, req: Requirement) -> Outcome | None:
     )
 
 
+def _plain_text_of(node: ast.AST, exc_arg: str) -> bool:
+    """`str(exc)` / `f"{exc}"`: the exception's own message, nothing of its cause or trace."""
+    if isinstance(node, ast.Call) and ast.unparse(node.func) == "str" and len(node.args) == 1:
+        return ast.unparse(node.args[0]) == exc_arg
+    if isinstance(node, ast.JoinedStr):
+        values = [v for v in node.values if isinstance(v, ast.FormattedValue)]
+        return bool(values) and all(
+            ast.unparse(v.value) == exc_arg and v.conversion in (-1, 115) for v in values
+        )
+    return False
+
+
 def error_leaks(env: Env, req: Requirement) -> Outcome | None:
     handlers = env.facts.exception_handlers
     leaks: list[Site] = []
@@ -875,9 +905,15 @@ def error_leaks(env: Env, req: Requirement) -> Outcome | None:
             )
             or "Exception" in "".join(ast.unparse(d) for d in h.node.decorator_list)
         ] or handlers
+    excused: set[Site] = set()
     for h in chosen:
         exc_arg = h.node.args.args[1].arg if len(h.node.args.args) >= 2 else "exc"
+        # the text of the project's own exceptions is written for the client
+        domain = (h.path, h.node.lineno) in env.facts.project_error_handlers
         for node in ast.walk(h.node):
+            if domain and _plain_text_of(node, exc_arg):
+                excused.add((h.path, getattr(node, "lineno", h.node.lineno)))
+                continue
             if (
                 (
                     isinstance(node, ast.JoinedStr)
@@ -897,7 +933,7 @@ def error_leaks(env: Env, req: Requirement) -> Outcome | None:
                 leaks.append((h.path, node.lineno))
     finding_hits = env.findings_of("errors.leaks-internals")
     for f in finding_hits:
-        if f.path and f.line and (f.path, f.line) not in leaks:
+        if f.path and f.line and (f.path, f.line) not in leaks and (f.path, f.line) not in excused:
             leaks.append((f.path, f.line))
     if not chosen and not leaks:
         return None

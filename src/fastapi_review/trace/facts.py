@@ -49,6 +49,8 @@ class Facts:
     kafka_modules: set[str] = field(default_factory=set)
     migrations: dict[str, str] = field(default_factory=dict)  # path -> text
     exception_handlers: list[Function] = field(default_factory=list)
+    # handler (path, line) -> whether every exception it is registered for is a project class
+    project_error_handlers: set[tuple[str, int]] = field(default_factory=set)
     test_text: dict[str, str] = field(default_factory=dict)  # test id -> source of the test
     cache: dict[str, object] = field(default_factory=dict)  # evidence computed on demand
 
@@ -221,6 +223,8 @@ def _exception_handlers(facts: Facts) -> None:
                     and dec.func.attr == "exception_handler"
                 ):
                     facts.exception_handlers.append(fn)
+                    if dec.args and _project_class(index, m, dec.args[0]):
+                        facts.project_error_handlers.add((fn.path, fn.node.lineno))
         calls = [n for n in ast.walk(m.tree) if isinstance(n, ast.Call)]
         for call in calls:
             func = call.func
@@ -237,3 +241,14 @@ def _exception_handlers(facts: Facts) -> None:
                 hit = index.function(target) if target else None
             if hit is not None and hit not in facts.exception_handlers:
                 facts.exception_handlers.append(hit)
+            if hit is not None and _project_class(index, m, call.args[0]):
+                facts.project_error_handlers.add((hit.path, hit.node.lineno))
+
+
+def _project_class(index: ProjectIndex, m: Module, expr: ast.expr) -> bool:
+    """`NotFoundError` / `errors.NotFoundError`: an exception class the project defines."""
+    name = ast.unparse(expr)
+    head, _, rest = name.partition(".")
+    imported = m.imports.get(head)
+    qname = f"{m.name}.{name}" if imported is None else ".".join(x for x in (imported, rest) if x)
+    return index.class_(qname) is not None

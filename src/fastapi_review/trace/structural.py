@@ -357,6 +357,12 @@ def trace_event(
                     )
                 ],
             )
+        if direction != "produced" and facts.opaque_consumer:
+            return Outcome(
+                "unverified",
+                "a consumer is built in a way whose topics cannot be read statically",
+                tests=tests,
+            )
         if not facts.has_kafka and not literal:
             return Outcome(
                 "missing",
@@ -369,12 +375,6 @@ def trace_event(
                         f"the design's topic {topic} is neither produced nor consumed",
                     )
                 ],
-            )
-        if direction != "produced" and facts.opaque_consumer:
-            return Outcome(
-                "unverified",
-                "a consumer is built in a way whose topics cannot be read statically",
-                tests=tests,
             )
         what = "consumed" if direction == "consumed" else "produced"
         return Outcome(
@@ -394,11 +394,20 @@ def trace_event(
         if pm is not None:
             evidence.append(f"{pm.cls.path}:{pm.cls.node.lineno}")
             missing = [f for f in fields if f not in pm.fields]
+            extra = [h for h in pm.fields if h not in fields]
             for f in missing:
-                renamed = next(
-                    (h for h in pm.fields if h not in fields and _renamed(f, h)),
-                    None,
-                )
+                renamed = next((h for h in extra if _renamed(f, h)), None)
+                if (
+                    renamed is None
+                    and len(missing) == 1
+                    and len(extra) == 1
+                    and len(fields) >= 3
+                    and "_" in f
+                    and f.rsplit("_", 1)[-1] == extra[0].rsplit("_", 1)[-1]
+                ):
+                    # every other stated field is there and one name with the same unit or
+                    # role took this one's place: renamed (`odometer_km` sent as `distance_km`)
+                    renamed = extra[0]
                 if renamed is not None:
                     status = "deviation"
                     line = pm.fields[renamed].line

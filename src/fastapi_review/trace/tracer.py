@@ -248,7 +248,7 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
     "read": ("read", "get", "fetch", "retrieve", "show", "view", "single"),
     "list": ("list", "page", "browse", "search", "filter", "listing"),
     "update": ("update", "change", "modify", "mark", "set", "assign", "edit", "move"),
-    "delete": ("delete", "remove"),
+    "delete": ("delete", "remove", "cancel"),
 }
 
 
@@ -269,9 +269,13 @@ def _endpoint_words(req: Requirement) -> tuple[set[str], str] | None:
     if not literal or literal[0] in {"health", "healthz", "metrics"}:
         return None
     last_is_param = bool(segs) and segs[-1].startswith("{")
+    # a hyphenated resource is named by its last word: `work-orders` -> order
+    literal = [*literal[:-1], literal[-1].split("-")[-1]] if literal else literal
+    collection = re.fullmatch(r"[a-z-]*[a-z][^s]s", segs[-1]) is not None if segs else False
     if (
         method == "POST"
         and not last_is_param
+        and not collection
         and len(literal) >= 2
         and (segs[-2].startswith("{") or "-" in segs[-1])
     ):
@@ -300,6 +304,17 @@ def _links(req: Requirement, requirements: list[Requirement]) -> list[Requiremen
         )
     }
     words = {_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z-]+", text)} - negated
+    # a creating verb after an article is an adjective: `an open order` creates nothing
+    verbs = {_stem(w) for w in _ACTIONS["create"]}
+    adjectives = {
+        _stem(w) for w in re.findall(r"\b(?:a|an|the|its|each|every|any)\s+([A-Za-z]+)", text, re.I)
+    } & verbs
+    verb_use = {
+        _stem(w)
+        for w in re.findall(r"[A-Za-z]+", _ADJECTIVAL.sub(" ", text))
+        if _stem(w) in adjectives
+    }
+    words -= adjectives - verb_use
     linked: list[Requirement] = []
     for other in requirements:
         if other is req:
@@ -331,6 +346,9 @@ def _links(req: Requirement, requirements: list[Requirement]) -> list[Requiremen
             if re.search(rf"(?<![\w.]){re.escape(topic)}(?![\w-])", low):
                 linked.append(other)
     return linked
+
+
+_ADJECTIVAL = re.compile(r"\b(?:a|an|the|its|each|every|any)\s+[A-Za-z]+", re.I)
 
 
 def _same_path(mention: str, norm: str) -> bool:

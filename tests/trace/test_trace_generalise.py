@@ -1,0 +1,287 @@
+"""Tracing of designs and code shapes seen only on unseen projects (hand-written fixtures)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from fastapi_review.design.reader import parse_design
+from fastapi_review.index.project import build_index
+from fastapi_review.models import Finding, Severity
+from fastapi_review.rules.base import Context
+from fastapi_review.trace import TraceResult, trace_requirements
+
+
+def _trace(
+    tmp_path: Path, design: str, files: dict[str, str], findings: list[Finding] | None = None
+) -> TraceResult:
+    for rel, text in files.items():
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    doc = parse_design(textwrap.dedent(design).lstrip("\n"))
+    ctx = Context(index=build_index(tmp_path), requirements=doc.requirements)
+    return trace_requirements(doc.requirements, ctx, findings=findings)
+
+
+def _status(result: TraceResult) -> dict[str, str]:
+    return {t.requirement.key: t.status for t in result.traced}
+
+
+def _found(result: TraceResult) -> set[tuple[str, str | None, int | None]]:
+    return {(f.category, f.path, f.line) for f in result.findings}
+
+
+OPAQUE_DESIGN = """
+# Kennel
+
+## Events
+
+| Topic | Direction | Payload |
+|-------|-----------|---------|
+| `owners.status-changed` | consumed | `owner_id`, `status` |
+
+## Data model
+
+| Table | Column |
+|-------|--------|
+| `pets` | `id` |
+| `vaccinations` | `id` |
+"""
+
+OPAQUE_CONSUMER = """
+import functools
+
+from kafka import KafkaConsumer
+
+
+def build(topics: list[str]) -> object:
+    factory = functools.partial(KafkaConsumer, *topics, group_id="kennel")
+    return factory()
+"""
+
+MODELS = """
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Pet(Base):
+    __tablename__ = "pets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+"""
+
+
+def test_consumer_with_unreadable_topics_leaves_consumed_topic_unverified(
+    tmp_path: Path,
+) -> None:
+    result = _trace(
+        tmp_path, OPAQUE_DESIGN, {"app/consumer.py": OPAQUE_CONSUMER, "app/models.py": MODELS}
+    )
+    status = _status(result)
+    assert status["owners.status-changed"] == "unverified"
+    assert not [f for f in result.findings if f.path is None]
+    # the absent table is reported where the project's models live
+    assert status["vaccinations"] == "missing"
+    assert ("req.missing", "app/models.py", None) in _found(result)
+
+
+RETRY_DESIGN = """
+# Kennel
+
+## Events
+
+| Topic | Direction | Payload |
+|-------|-----------|---------|
+| `owners.changed` | consumed | `owner_id` |
+
+A message whose processing fails is retried three times with a pause before it is dropped.
+"""
+
+RETRY_CONSUMER = """
+from aiokafka import AIOKafkaConsumer
+
+from app.backoff import pause
+
+
+class Consumer:
+    def __init__(self) -> None:
+        self._consumer = AIOKafkaConsumer("owners.changed", group_id="kennel")
+
+    async def process(self, record: object) -> None:
+        for attempt in range(4):
+            try:
+                await self.handle(record)
+                return
+            except Exception:
+                if attempt == 3:
+                    await self.dead_letter(record)
+                    return
+                pause(attempt)
+
+    async def handle(self, record: object) -> None:
+        return None
+
+    async def dead_letter(self, record: object) -> None:
+        return None
+"""
+
+BACKOFF = """
+import time
+
+
+def pause(attempt: int) -> None:
+    time.sleep(0.5 * 2**attempt)
+"""
+
+
+def test_retry_whose_pause_is_a_project_helper_is_a_retry(tmp_path: Path) -> None:
+    result = _trace(
+        tmp_path, RETRY_DESIGN, {"app/consumer.py": RETRY_CONSUMER, "app/backoff.py": BACKOFF}
+    )
+    assert not [f for f in result.findings if f.category == "req.missing"]
+    statuses = [t.status for t in result.traced if "retried" in t.requirement.text]
+    assert statuses and statuses[0] != "missing"
+
+
+RENAME_DESIGN = """
+# Kennel
+
+## Events
+
+| Topic | Direction | Payload |
+|-------|-----------|---------|
+| `kennel.stay-closed` | produced | `stay_id`, `pet_id`, `walked_km`, `closed_at` |
+"""
+
+RENAME_CODE = """
+from datetime import datetime
+
+from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
+
+
+class StayClosed(BaseModel):
+    stay_id: int
+    pet_id: int
+    run_km: int
+    closed_at: datetime
+
+
+async def publish(producer: AIOKafkaProducer, event: StayClosed) -> None:
+    await producer.send_and_wait("kennel.stay-closed", event.model_dump_json().encode())
+"""
+
+
+def test_one_field_swapped_for_another_is_a_renamed_field(tmp_path: Path) -> None:
+    result = _trace(tmp_path, RENAME_DESIGN, {"app/events.py": RENAME_CODE})
+    assert _status(result)["kennel.stay-closed"] == "deviation"
+    assert ("req.deviation", "app/events.py", 10) in _found(result)
+
+
+LINK_DESIGN = """
+# Kennel
+
+## Requirements
+
+1. **R1 \u2013 List stays.** Stays can be listed, filtered by pet.
+2. **R2 \u2013 Cancel stay.** An open stay can be cancelled; cancelling twice answers 409.
+
+## API
+
+- `POST /api/v1/pets/{pet_id}/stays` \u2014 **201** `Stay`.
+- `GET /api/v1/stays` \u2014 **200** list of `Stay`.
+- `DELETE /api/v1/stays/{stay_id}` \u2014 **204**; 409.
+"""
+
+LINK_CODE = """
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.post("/pets/{pet_id}/stays")
+async def open_stay(pet_id: int) -> dict[str, int]:
+    return {"id": 1}
+
+
+@router.get("/stays")
+async def list_stays(pet_id: int | None = None) -> list[dict[str, int]]:
+    return []
+"""
+
+
+def test_nested_collection_and_cancel_link_to_the_right_endpoints(tmp_path: Path) -> None:
+    result = _trace(tmp_path, LINK_DESIGN, {"app/routes.py": LINK_CODE})
+    status = _status(result)
+    # the nested POST answers 200, the design says 201
+    assert status["POST /api/v1/pets/{pet_id}/stays"] == "deviation"
+    # listing is not creating: R1 does not inherit the POST's deviation
+    assert status["R1"] == "implemented"
+    # cancelling is the missing DELETE; `an open stay` creates nothing
+    assert status["DELETE /api/v1/stays/{stay_id}"] == "missing"
+    assert status["R2"] == "missing"
+
+
+ERRORS_DESIGN = """
+# Kennel
+
+## Errors
+
+Errors are returned as `{"detail": "..."}`; they never contain exception text or stack traces.
+"""
+
+ERRORS_CODE = """
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from app.errors import PetNotFound
+
+
+async def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+
+async def _crash(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=500, content={"detail": repr(exc)})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PetNotFound, _not_found)
+    app.add_exception_handler(Exception, _crash)
+"""
+
+DOMAIN_ERRORS = """
+class PetNotFound(Exception):
+    pass
+"""
+
+
+def test_own_exception_messages_are_not_leaks(tmp_path: Path) -> None:
+    leak = Finding(
+        rule="ERR002",
+        category="errors.leaks-internals",
+        severity=Severity.HIGH,
+        path="app/handlers.py",
+        line=8,
+        message="the handler returns the exception text",
+    )
+    files = {"app/handlers.py": ERRORS_CODE, "app/errors.py": DOMAIN_ERRORS}
+    result = _trace(tmp_path, ERRORS_DESIGN, files, findings=[leak])
+    req = [f for f in result.findings if f.category.startswith("req.")]
+    # only the catch-all handler's repr(exc) is a leak
+    assert {(f.path, f.line) for f in req} == {("app/handlers.py", 12)}
+    only_domain = ERRORS_CODE.replace(
+        "    app.add_exception_handler(Exception, _crash)\n", ""
+    ).replace('content={"detail": repr(exc)}', 'content={"detail": "internal error"}')
+    files = {"app/handlers.py": only_domain, "app/errors.py": DOMAIN_ERRORS}
+    result = _trace(tmp_path / "b", ERRORS_DESIGN, files, findings=[leak])
+    assert not [f for f in result.findings if f.category.startswith("req.")]
+
+
+def test_a_different_kind_of_field_is_no_rename(tmp_path: Path) -> None:
+    code = RENAME_CODE.replace("    run_km: int", "    lines: list[int]")
+    result = _trace(tmp_path, RENAME_DESIGN, {"app/events.py": code})
+    assert _status(result)["kennel.stay-closed"] != "deviation"
