@@ -186,12 +186,12 @@ LINK_DESIGN = """
 
 ## Requirements
 
-1. **R1 \u2013 List stays.** Stays can be listed, filtered by pet.
+1. **R1 \u2013 List stays.** Boarding stays can be listed, filtered by pet, with `limit` (1-200).
 2. **R2 \u2013 Cancel stay.** An open stay can be cancelled; cancelling twice answers 409.
 
 ## API
 
-- `POST /api/v1/pets/{pet_id}/stays` \u2014 **201** `Stay`.
+- `POST /api/v1/pets/{pet_id}/boarding-stays` \u2014 **201** `Stay`.
 - `GET /api/v1/stays` \u2014 **200** list of `Stay`.
 - `DELETE /api/v1/stays/{stay_id}` \u2014 **204**; 409.
 """
@@ -202,7 +202,7 @@ from fastapi import APIRouter
 router = APIRouter(prefix="/api/v1")
 
 
-@router.post("/pets/{pet_id}/stays")
+@router.post("/pets/{pet_id}/boarding-stays")
 async def open_stay(pet_id: int) -> dict[str, int]:
     return {"id": 1}
 
@@ -217,7 +217,7 @@ def test_nested_collection_and_cancel_link_to_the_right_endpoints(tmp_path: Path
     result = _trace(tmp_path, LINK_DESIGN, {"app/routes.py": LINK_CODE})
     status = _status(result)
     # the nested POST answers 200, the design says 201
-    assert status["POST /api/v1/pets/{pet_id}/stays"] == "deviation"
+    assert status["POST /api/v1/pets/{pet_id}/boarding-stays"] == "deviation"
     # listing is not creating: R1 does not inherit the POST's deviation
     assert status["R1"] == "implemented"
     # cancelling is the missing DELETE; `an open stay` creates nothing

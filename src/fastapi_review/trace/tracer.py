@@ -271,7 +271,8 @@ def _endpoint_words(req: Requirement) -> tuple[set[str], str] | None:
     last_is_param = bool(segs) and segs[-1].startswith("{")
     # a hyphenated resource is named by its last word: `work-orders` -> order
     literal = [*literal[:-1], literal[-1].split("-")[-1]] if literal else literal
-    collection = re.fullmatch(r"[a-z-]*[a-z][^s]s", segs[-1]) is not None if segs else False
+    # `/{id}/work-orders`: a hyphenated plural names a nested collection, not an action
+    collection = bool(segs) and re.fullmatch(r"[a-z]+(-[a-z]+)*-[a-z]*[^su]s", segs[-1]) is not None
     if (
         method == "POST"
         and not last_is_param
