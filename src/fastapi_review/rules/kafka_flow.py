@@ -523,33 +523,44 @@ def _callable_fields(cls: ClassInfo) -> list[str]:
     return out
 
 
+_DISPATCH: dict[int, tuple[ProjectIndex, dict[str, list[Function]]]] = {}
+
+
 def field_dispatch(ix: ProjectIndex, call: ast.Call) -> list[Function]:
     """For `x.attr(...)` where `attr` is a `Callable` field of project classes (a dispatch
     table: `Route(schema, handle)`), the project functions stored in that field."""
     if not isinstance(call.func, ast.Attribute):
         return []
-    attr = call.func.attr
+    cached = _DISPATCH.get(id(ix))
+    if cached is None or cached[0] is not ix:
+        if len(_DISPATCH) > 4:
+            _DISPATCH.clear()
+        cached = (ix, _dispatch_tables(ix))
+        _DISPATCH[id(ix)] = cached
+    return cached[1].get(call.func.attr, [])
+
+
+def _dispatch_tables(ix: ProjectIndex) -> dict[str, list[Function]]:
+    """Callable field name -> the project functions constructors store in it."""
     owners = {
-        cls.fqname: fields
-        for cls in ix.classes.values()
-        if attr in (fields := _callable_fields(cls))
+        cls.fqname: fields for cls in ix.classes.values() if any(fields := _callable_fields(cls))
     }
+    out: dict[str, list[Function]] = {}
     if not owners:
-        return []
-    out: list[Function] = []
+        return out
     for m in ix.source_modules:
         for fn in m.functions:
             for c in fn.calls:
                 order = owners.get(c.target or "")
                 if order is None:
                     continue
-                values = [a for f, a in zip(order, c.node.args, strict=False) if f == attr] + [
-                    k.value for k in c.node.keywords if k.arg == attr
-                ]
-                for v in values:
+                pairs = [(f, a) for f, a in zip(order, c.node.args, strict=False) if f]
+                pairs += [(k.arg, k.value) for k in c.node.keywords if k.arg in order and k.arg]
+                for attr, v in pairs:
                     target = _local_ref(ix, fn, v)
-                    if target is not None and target not in out:
-                        out.append(target)
+                    bucket = out.setdefault(attr, [])
+                    if target is not None and target not in bucket:
+                        bucket.append(target)
     return out
 
 
