@@ -155,3 +155,20 @@ def test_service_raising_http_exception_reported_at_the_raise() -> None:
     found = [f for f in run_example(LayerViolation, files) if f.path == "app/services/items.py"]
     assert [f.line for f in found] == [6]
     assert "imported at line 1" in found[0].message
+
+
+def test_route_module_under_a_services_folder_is_a_router() -> None:
+    routes = (
+        "from fastapi import APIRouter, HTTPException\n"
+        "\n"
+        "router = APIRouter()\n"
+        "\n"
+        "\n"
+        "@router.get('/items/{item_id}')\n"
+        "async def get_item(item_id: int) -> dict[str, int]:\n"
+        "    if item_id < 0:\n"
+        "        raise HTTPException(404)\n"
+        "    return {'id': item_id}\n"
+    )
+    files = {"services/catalog/app/api/routes/items.py": routes}
+    assert run_example(LayerViolation, files) == []

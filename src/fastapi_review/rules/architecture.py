@@ -70,6 +70,12 @@ def _first_raise_of(module: Module, names: set[str]) -> tuple[int, str] | None:
     return best
 
 
+def _declares_routes(index: ProjectIndex, module: Module) -> bool:
+    return any(r.file == module.path for r in index.routes) or any(
+        r.path == module.path for r in index.routers
+    )
+
+
 def _is_router_module(index: ProjectIndex, ctx: Context, qname: str) -> bool:
     """A module in the router layer that really declares routes or routers."""
     m = index.by_name.get(qname)
@@ -191,7 +197,9 @@ class LayerViolation(Rule):
             layer = layer_of(module.path, ctx.config)
             if layer == "router":
                 in_routers.extend(self._router_queries(ctx, module, route_paths))
-            elif layer in {"service", "repository"}:
+            elif layer in {"service", "repository"} and not _declares_routes(index, module):
+                # a module that declares routes is a router whatever its folder is called
+                # (`services/<name>/app/api/routes/x.py` in a repository of microservices)
                 yield from self._bad_imports(ctx, module, layer)
         if layered or len(in_routers) <= 1:
             yield from in_routers
