@@ -285,3 +285,69 @@ def test_a_different_kind_of_field_is_no_rename(tmp_path: Path) -> None:
     code = RENAME_CODE.replace("    run_km: int", "    lines: list[int]")
     result = _trace(tmp_path, RENAME_DESIGN, {"app/events.py": code})
     assert _status(result)["kennel.stay-closed"] != "deviation"
+
+
+PAGED_DESIGN = """
+# Kennel
+
+## Requirements
+
+| ID | Requirement |
+|----|-------------|
+| KN-1 | `GET /api/v1/stays/late` lists the late stays, paginated like the other lists. |
+| KN-2 | `GET /api/v1/pets` lists the pets, paginated with `limit` and `offset`. |
+"""
+
+PAGED_CODE = """
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get("/stays/late")
+async def late_stays() -> list[dict[str, int]]:
+    return []
+
+
+@router.get("/pets")
+async def pets(limit: int = 20, offset: int = 0) -> list[dict[str, int]]:
+    return []
+"""
+
+
+def test_a_paged_list_without_page_parameters_is_partial(tmp_path: Path) -> None:
+    result = _trace(tmp_path, PAGED_DESIGN, {"app/routes.py": PAGED_CODE})
+    status = _status(result)
+    assert status["GET /api/v1/stays/late"] == "partial"
+    assert status["GET /api/v1/pets"] == "implemented"
+    assert ("req.partial", "app/routes.py", 6) in _found(result)
+
+
+UNREAD_DESIGN = """
+# Kennel
+
+## Events
+
+The service publishes `kennel.stay-opened` and `kennel.stay-closed`.
+"""
+
+UNREAD_CODE = """
+from aiokafka import AIOKafkaProducer
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    topic_opened: str = "kennel.stay-opened"
+    topic_closed: str = "kennel.stay-closed"
+
+
+async def opened(producer: AIOKafkaProducer, settings: Settings) -> None:
+    await producer.send_and_wait(settings.topic_opened, b"{}")
+"""
+
+
+def test_a_settings_default_nobody_reads_is_no_use_of_the_topic(tmp_path: Path) -> None:
+    result = _trace(tmp_path, UNREAD_DESIGN, {"app/events.py": UNREAD_CODE})
+    status = _status(result)
+    assert status["kennel.stay-opened"] == "implemented"
+    assert status["kennel.stay-closed"] == "missing"

@@ -65,6 +65,7 @@ _NORMATIVE = re.compile(
     r"\b(must|shall|should|never|always|only|every|each|at once|at least|at most|no longer|"
     r"returns?|answers?|rejects?|rejected|carr(?:y|ies)|requires?|required|goes|go to|maps? to|"
     r"retried|retries|committed|commits?|publish(?:es|ed)?|produces?|consumes?|stored|stores?|"
+    r"go(?:es)? through|"
     r"validated|logged|idempotent|enabled|disabled|deduplicate\w*|skipped|acknowledged|"
     r"surfaces?|rolled back|rolls?|clears?|keeps?|fails?|counts? as|is off|is on|echoed|bound|"
     r"will|cannot|can not|can be|may not|allowed|forbidden|refuse[sd]?|removes?|stops?|"
@@ -447,6 +448,8 @@ def _read(st: _State) -> None:
             ok = [c for c in status_codes(_first_sentence_with_status(text)) if c < 300]
             if len(set(ok)) == 1:
                 details["status"] = ok[:1]
+            if re.search(r"\bpaginated\b|\bpagination\b", text, re.I):
+                details["paginated"] = True
         _endpoint(st, method, path, line, section, text, details)
     _attach_schemas(st)
 

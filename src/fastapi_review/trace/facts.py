@@ -49,6 +49,8 @@ class Facts:
     kafka_modules: set[str] = field(default_factory=set)
     migrations: dict[str, str] = field(default_factory=dict)  # path -> text
     exception_handlers: list[Function] = field(default_factory=list)
+    # a settings default (`topic_renewed: str = "loans.renewed"`) -> the field's name
+    settings_fields: dict[Site, str] = field(default_factory=dict)
     # handler (path, line) -> whether every exception it is registered for is a project class
     project_error_handlers: set[tuple[str, int]] = field(default_factory=set)
     test_text: dict[str, str] = field(default_factory=dict)  # test id -> source of the test
@@ -113,9 +115,9 @@ def build_facts(index: ProjectIndex) -> Facts:
     for s in index.settings.values():
         for name, value in s.fields.items():
             if isinstance(value, str):
-                facts.strings.setdefault(value, []).append(
-                    (s.cls.path, s.field_lines.get(name, s.cls.node.lineno))
-                )
+                site = (s.cls.path, s.field_lines.get(name, s.cls.node.lineno))
+                facts.strings.setdefault(value, []).append(site)
+                facts.settings_fields[site] = name
     for send in index.kafka_sends:
         facts.kafka_modules.add(send.path)
         if send.topic:
@@ -143,6 +145,26 @@ _CONSUMER_CLASSES = (
     "confluent_kafka.Consumer",
     "confluent_kafka.DeserializingConsumer",
 )
+
+
+def read_attributes(facts: Facts) -> set[str]:
+    """Attribute names the source code reads (`settings.topic_x` -> topic_x)."""
+    got = facts.cache.get("read_attributes")
+    if isinstance(got, set):
+        return got
+    out: set[str] = set()
+    for m in facts.index.source_modules:
+        for node in ast.walk(m.tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                out.add(node.attr)
+            elif isinstance(node, ast.Call) and ast.unparse(node.func) == "getattr":
+                out.update(
+                    a.value
+                    for a in node.args[1:2]
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                )
+    facts.cache["read_attributes"] = out
+    return out
 
 
 def _opaque_consumers(facts: Facts) -> None:

@@ -12,7 +12,14 @@ from typing import Any
 from fastapi_review.index.data import PydanticModel
 from fastapi_review.index.routes import Route
 from fastapi_review.models import Requirement, RequirementStatus
-from fastapi_review.trace.facts import Facts, Site, loc, norm_path, path_matches
+from fastapi_review.trace.facts import (
+    Facts,
+    Site,
+    loc,
+    norm_path,
+    path_matches,
+    read_attributes,
+)
 
 
 @dataclass
@@ -93,6 +100,22 @@ def _route_param_names(facts: Facts, route: Route) -> set[str]:
                         if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
                             names.update(a.arg for a in stmt.args.args + stmt.args.kwonlyargs)
     return names
+
+
+_PAGE_PARAMS = {
+    "limit",
+    "offset",
+    "page",
+    "page_size",
+    "size",
+    "per_page",
+    "cursor",
+    "after",
+    "skip",
+    "take",
+    "pagination",
+    "paging",
+}
 
 
 def trace_endpoint(
@@ -183,6 +206,21 @@ def trace_endpoint(
                     route.file,
                     route.line,
                     f"{req.key} lacks the query parameter(s) the design states: {', '.join(missing)}",
+                )
+            )
+    if d.get("paginated") and method == "GET":
+        have = {n.lower() for n in _route_param_names(facts, route)}
+        if not have & _PAGE_PARAMS:
+            if status == "implemented":
+                status = "partial"
+            reasons.append("the design pages this list; the route takes no page parameters")
+            problems.append(
+                (
+                    "req.partial",
+                    route.file,
+                    route.line,
+                    f"{req.key} returns the whole list: the design pages it, the route "
+                    "takes no limit/offset (or page) parameters",
                 )
             )
     raw = _raw_body(route, facts) if isinstance(d.get("request"), str) else None
@@ -309,7 +347,13 @@ def trace_event(
     direction = d.get("direction")
     produced = facts.produced.get(topic, [])
     consumed = facts.consumed.get(topic, [])
-    literal = facts.strings.get(topic, [])
+    # a settings default only counts when the code reads that setting
+    read = read_attributes(facts)
+    literal = [
+        x
+        for x in facts.strings.get(topic, [])
+        if x not in facts.settings_fields or facts.settings_fields[x] in read
+    ]
     tests = _tests_mentioning(facts, topic)
     # a literal of the topic counts only when the code does not use the topic the other way
     # (and only when some consumer's topics, or some send's topic, could not be resolved)
