@@ -89,3 +89,10 @@ def test_prohibitions_stack_and_keys_are_requirements() -> None:
     assert "No credentials live in the repository." in texts
     assert any(t.startswith("The stack is Python 3.12") for t in texts)
     assert any(t.startswith("Produced events are JSON objects keyed by") for t in texts)
+
+
+def test_going_through_a_tool_is_a_requirement() -> None:
+    doc = parse_design("# S\n\n## Data\n\nAll schema changes go through Alembic migrations.\n")
+    assert [r.text for r in doc.requirements] == [
+        "All schema changes go through Alembic migrations."
+    ]

@@ -351,3 +351,53 @@ def test_a_settings_default_nobody_reads_is_no_use_of_the_topic(tmp_path: Path) 
     status = _status(result)
     assert status["kennel.stay-opened"] == "implemented"
     assert status["kennel.stay-closed"] == "missing"
+
+
+SHUTDOWN_DESIGN = """
+# Kennel
+
+## Events
+
+| Topic | Direction | Payload |
+|-------|-----------|---------|
+| `owners.changed` | consumed | `owner_id` |
+
+On shutdown the consumer finishes the message in hand, commits and closes.
+"""
+
+SHUTDOWN_CODE = """
+import asyncio
+
+from aiokafka import AIOKafkaConsumer
+
+
+class OwnerConsumer:
+    def __init__(self) -> None:
+        self._consumer = AIOKafkaConsumer("owners.changed", group_id="kennel")
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        async for record in self._consumer:
+            await self._consumer.commit()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+"""
+
+
+def test_a_shutdown_that_falls_short_is_partial_and_left_to_the_rule(tmp_path: Path) -> None:
+    shutdown = Finding(
+        rule="KAF002",
+        category="kafka.consumer-shutdown",
+        severity=Severity.CRITICAL,
+        path="app/consumer.py",
+        line=15,
+        message="stop() only cancels the consume task",
+    )
+    result = _trace(
+        tmp_path, SHUTDOWN_DESIGN, {"app/consumer.py": SHUTDOWN_CODE}, findings=[shutdown]
+    )
+    statuses = [t.status for t in result.traced if "shutdown" in t.requirement.text]
+    assert statuses == ["partial"]
+    assert not [f for f in result.findings if f.category in {"req.missing", "req.partial"}]
