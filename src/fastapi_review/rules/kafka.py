@@ -1762,17 +1762,14 @@ class ConsumerIdempotency(Rule):
                     ):
                         reported.add(step.fn.fqname)
                         first = effects[0]
-                        line = step.fn.line
                         if isinstance(first, ast.Call):
                             what = f"writes/publishes ({ast.unparse(first.func)})"
                         else:
-                            # the relative update is the line that repeats: point at it
-                            what = "updates stored state relative to its old value"
-                            line = first.lineno
+                            what = f"updates stored state relative to its old value (line {first.lineno})"
                         yield self.finding(
                             ctx,
                             step.fn.path,
-                            line,
+                            step.fn.line,
                             f"{step.fn.name}() {what} without a deduplication "
                             "check: a redelivered message repeats the side effect",
                             evidence=ctx.line_text(step.fn.path, first.lineno),
