@@ -401,3 +401,24 @@ def test_a_shutdown_that_falls_short_is_partial_and_left_to_the_rule(tmp_path: P
     statuses = [t.status for t in result.traced if "shutdown" in t.requirement.text]
     assert statuses == ["partial"]
     assert not [f for f in result.findings if f.category in {"req.missing", "req.partial"}]
+
+
+def test_a_secret_in_the_code_contradicts_no_credentials_in_the_repository(
+    tmp_path: Path,
+) -> None:
+    design = "# Kennel\n\n## Operations\n\nNo credentials live in the repository.\n"
+    code = 'from pydantic_settings import BaseSettings\n\n\nclass Settings(BaseSettings):\n    db_password: str = "hunter2"\n'
+    secret = Finding(
+        rule="SEC001",
+        category="security.hardcoded-secret",
+        severity=Severity.CRITICAL,
+        path="app/settings.py",
+        line=5,
+        message="a password default in the settings",
+    )
+    result = _trace(tmp_path, design, {"app/settings.py": code}, findings=[secret])
+    assert [t.status for t in result.traced] == ["deviation"]
+    # the secret's own finding reports it; no requirement finding restates it
+    assert not [f for f in result.findings if f.category.startswith("req.")]
+    clean = _trace(tmp_path / "b", design, {"app/settings.py": code})
+    assert [t.status for t in clean.traced] == ["unverified"]

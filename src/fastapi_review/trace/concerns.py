@@ -1660,6 +1660,20 @@ def compose_health(env: Env, req: Requirement) -> Outcome | None:
 
 
 # (trigger, check) in order; every matching concern contributes
+def no_credentials(env: Env, req: Requirement) -> Outcome | None:
+    """`no credentials live in the repository`: a secret written into the code contradicts it."""
+    hits = env.findings_of("security.hardcoded-secret")
+    if not hits:
+        return _unverified("no secret found in the code; secrets outside it are not checked")
+    f = hits[0]
+    # the secret's own finding reports the place; the requirement only records the deviation
+    return Outcome(
+        "deviation",
+        f"a credential is written into the code ({f.path}:{f.line})",
+        [f"{f.path}:{f.line}"] if f.path else [],
+    )
+
+
 CONCERNS: list[tuple[re.Pattern[str], Check]] = [
     (re.compile(r"\b(p9\d|latency)\b", re.I), latency),
     (re.compile(r"\bcoverage\b", re.I), coverage_target),
@@ -1728,6 +1742,13 @@ CONCERNS: list[tuple[re.Pattern[str], Check]] = [
     (re.compile(r"liveness|readiness", re.I), health_endpoints),
     (re.compile(r"\bX-[A-Za-z]+-ID\b", re.I), correlation),
     (re.compile(r"\boutbox\b", re.I), outbox),
+    (
+        re.compile(
+            r"\b(no|never)\b[^.;]*\b(credentials?|secrets?|passwords?)\b[^.;]*\b(repo\w*|code|source)",
+            re.I,
+        ),
+        no_credentials,
+    ),
     (
         re.compile(
             r"publish\w*\b.*\b503\b|\b503\b.*\bpublish|broker does not ack\w*.*\b503\b", re.I
