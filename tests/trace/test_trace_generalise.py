@@ -421,4 +421,4 @@ def test_a_secret_in_the_code_contradicts_no_credentials_in_the_repository(
     # the secret's own finding reports it; no requirement finding restates it
     assert not [f for f in result.findings if f.category.startswith("req.")]
     clean = _trace(tmp_path / "b", design, {"app/settings.py": code})
-    assert [t.status for t in clean.traced] == ["unverified"]
+    assert [t.status for t in clean.traced] == ["unverified"]  # no opinion either way
