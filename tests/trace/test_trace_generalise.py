@@ -422,3 +422,51 @@ def test_a_secret_in_the_code_contradicts_no_credentials_in_the_repository(
     assert not [f for f in result.findings if f.category.startswith("req.")]
     clean = _trace(tmp_path / "b", design, {"app/settings.py": code})
     assert [t.status for t in clean.traced] == ["unverified"]  # no opinion either way
+
+
+GROUP_DESIGN = """
+# Kennel
+
+## Events
+
+| Topic | Direction | Payload |
+|-------|-----------|---------|
+| `owners.changed` | consumed | `owner_id` |
+
+The consumer group is kennel-service. Schema changes are made with Alembic only.
+"""
+
+GROUP_CODE = """
+from aiokafka import AIOKafkaConsumer
+
+
+def build() -> AIOKafkaConsumer:
+    return AIOKafkaConsumer("owners.changed", group_id="kennel-service")
+"""
+
+MIGRATION = """
+from alembic import op
+
+
+def upgrade() -> None:
+    op.create_table("pets")
+"""
+
+
+def test_consumer_group_and_migrations_only(tmp_path: Path) -> None:
+    files = {"app/consumer.py": GROUP_CODE, "migrations/versions/0001_pets.py": MIGRATION}
+    result = _trace(tmp_path, GROUP_DESIGN, files)
+    by_text = {t.requirement.text: t.status for t in result.traced}
+    assert by_text["The consumer group is kennel-service."] == "implemented"
+    assert by_text["Schema changes are made with Alembic only."] == "implemented"
+    other = GROUP_CODE.replace('"kennel-service"', '"kennel"')
+    startup = "def init(engine: object) -> None:\n    Base.metadata.create_all(engine)\n"
+    files = {
+        "app/consumer.py": other,
+        "app/db.py": startup,
+        "migrations/versions/0001_pets.py": MIGRATION,
+    }
+    result = _trace(tmp_path / "b", GROUP_DESIGN, files)
+    by_text = {t.requirement.text: t.status for t in result.traced}
+    assert by_text["The consumer group is kennel-service."] == "unverified"
+    assert by_text["Schema changes are made with Alembic only."] == "unverified"

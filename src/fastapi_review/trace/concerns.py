@@ -1660,6 +1660,45 @@ def compose_health(env: Env, req: Requirement) -> Outcome | None:
 
 
 # (trigger, check) in order; every matching concern contributes
+def schema_by_migrations(env: Env, req: Requirement) -> Outcome | None:
+    """`Schema changes are made with Alembic only`: migrations exist, nothing creates tables."""
+    migrations = sorted(env.facts.migrations)
+    if not migrations:
+        return None
+    for m in env.facts.index.source_modules:
+        if m.path in env.facts.migrations:
+            continue
+        for node in m.nodes(ast.Call):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("create_all"):
+                return None  # tables also made at startup: not decided here
+    return Outcome(
+        "implemented", "the schema is changed by migrations only", [f"{migrations[-1]}:1"]
+    )
+
+
+_GROUP = re.compile(r"\bconsumer group(?: id)?(?: is|:|=)?\s+`?([a-z0-9][\w.-]*[a-z0-9])", re.I)
+
+
+def consumer_group(env: Env, req: Requirement) -> Outcome | None:
+    """`The consumer group is loans-service`: the code names that group."""
+    m = _GROUP.search(req.text)
+    if m is None:
+        return None
+    name = m.group(1)
+    if not re.search(r"[-_.]", name):
+        return None  # a plain word (`the`, `per`) is no group name
+    groups = [c for c in env.facts.index.kafka_clients if c.role == "consumer" and c.group_id]
+    hit = next((c for c in groups if c.group_id == name), None)
+    if hit is not None:
+        return Outcome(
+            "implemented", f"the consumer joins group {name}", [f"{hit.path}:{hit.line}"]
+        )
+    sites = env.facts.strings.get(name, [])
+    if sites and not groups:
+        return Outcome("implemented", f"the group {name} is configured", [loc(sites[0])])
+    return None
+
+
 def no_credentials(env: Env, req: Requirement) -> Outcome | None:
     """`no credentials live in the repository`: a secret written into the code contradicts it."""
     hits = env.findings_of("security.hardcoded-secret")
@@ -1742,6 +1781,11 @@ CONCERNS: list[tuple[re.Pattern[str], Check]] = [
     (re.compile(r"liveness|readiness", re.I), health_endpoints),
     (re.compile(r"\bX-[A-Za-z]+-ID\b", re.I), correlation),
     (re.compile(r"\boutbox\b", re.I), outbox),
+    (
+        re.compile(r"\bschema changes?\b[^.;]*\balembic\b|\balembic\b[^.;]*\bonly\b", re.I),
+        schema_by_migrations,
+    ),
+    (re.compile(r"\bconsumer group\b", re.I), consumer_group),
     (
         re.compile(
             r"\b(no|never)\b[^.;]*\b(credentials?|secrets?|passwords?)\b[^.;]*\b(repo\w*|code|source)",
