@@ -470,3 +470,54 @@ def test_consumer_group_and_migrations_only(tmp_path: Path) -> None:
     by_text = {t.requirement.text: t.status for t in result.traced}
     assert by_text["The consumer group is kennel-service."] == "unverified"
     assert by_text["Schema changes are made with Alembic only."] == "unverified"
+
+
+ANNOUNCE_DESIGN = """
+# Kennel
+
+## Events
+
+Produced events are JSON objects keyed by `pet_id`. All of them contain `event_id` and
+`pet_id`; `kennel.stay-opened` adds `opened_at` and `kennel.stay-extended` adds `nights`.
+"""
+
+ANNOUNCE_ROUTES = """
+from fastapi import APIRouter
+
+from app.stays import extend
+
+router = APIRouter()
+
+
+@router.post("/stays/{stay_id}/extend")
+async def extend_stay(stay_id: int) -> None:
+    await extend(stay_id)
+"""
+
+ANNOUNCE_SERVICE = """
+from aiokafka import AIOKafkaProducer
+
+producer = AIOKafkaProducer()
+
+
+async def open_stay(pet_id: int) -> None:
+    await producer.send_and_wait("kennel.stay-opened", b"{}")
+
+
+async def extend(stay_id: int) -> None:
+    return None
+"""
+
+
+def test_a_produced_topic_never_sent_is_reported_where_its_action_is_done(
+    tmp_path: Path,
+) -> None:
+    doc = parse_design(textwrap.dedent(ANNOUNCE_DESIGN))
+    events = {r.key: r.details for r in doc.requirements if r.kind == "event"}
+    # the paragraph's opening gives the direction; a sentence naming two topics no payload
+    assert events["kennel.stay-extended"]["direction"] == "produced"
+    assert events["kennel.stay-extended"]["fields"] == []
+    files = {"app/routes.py": ANNOUNCE_ROUTES, "app/stays.py": ANNOUNCE_SERVICE}
+    result = _trace(tmp_path, ANNOUNCE_DESIGN, files)
+    assert _status(result)["kennel.stay-extended"] == "missing"
+    assert ("req.missing", "app/stays.py", 10) in _found(result)

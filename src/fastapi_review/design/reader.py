@@ -602,6 +602,17 @@ def _prose_events(st: _State, b: Block) -> None:
     topics_all = topics_in(b.inline.codes)
     if not topics_all:
         return
+    # `Produced events are JSON objects ...`: a paragraph opened by a direction sets it for
+    # the sentences after it that state none of their own
+    lead = re.match(
+        r"\W*(?:the\s+)?(produced|published|outgoing|emitted|consumed|incoming)\s+"
+        r"(?:events|messages|topics)\b",
+        b.inline.text,
+        re.I,
+    )
+    para_dir = None
+    if lead is not None:
+        para_dir = "consumed" if lead.group(1).lower() in {"consumed", "incoming"} else "produced"
     for sentence in sentences(b.inline.text):
         named = [
             t for t in topics_all if re.search(rf"(?<![\w.-]){re.escape(t)}(?![\w-])", sentence)
@@ -617,7 +628,8 @@ def _prose_events(st: _State, b: Block) -> None:
             if not topics_in([f])
             and (hit := re.search(rf"(?<![\w.-]){re.escape(f)}(?![\w-]|\.\w)", tail)) is not None
         }
-        fields = sorted(at, key=lambda f: at[f])
+        # one sentence naming several topics mixes their payloads: no field list for any
+        fields = sorted(at, key=lambda f: at[f]) if len(named) == 1 else []
         for topic in named:
             dlq = _is_dlq(topic, sentence)
             _event(
@@ -627,7 +639,7 @@ def _prose_events(st: _State, b: Block) -> None:
                 b.section,
                 sentence,
                 {
-                    "direction": direction or ("produced" if dlq else None),
+                    "direction": direction or ("produced" if dlq else para_dir),
                     "fields": [] if dlq else fields,
                     "dlq": dlq,
                     "source": "prose",

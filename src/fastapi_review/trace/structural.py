@@ -421,11 +421,19 @@ def trace_event(
                 ],
             )
         what = "consumed" if direction == "consumed" else "produced"
+        where: tuple[str | None, int | None] = (None, None)
+        if direction == "produced":
+            where = _action_of(facts, topic)
         return Outcome(
             "missing",
             f"topic not {what} anywhere",
+            [f"{where[0]}:{where[1]}"] if where[0] else [],
             problems=[
-                ("req.missing", None, None, f"the design's topic {topic} is not {what} by the code")
+                (
+                    "req.missing",
+                    *where,
+                    f"the design's topic {topic} is not {what} by the code",
+                )
             ],
         )
     evidence = [loc(s) for s in sites[:3]]
@@ -500,6 +508,29 @@ def trace_event(
             at = sites[0]
         out.untested_at = untested_at or at
     return out
+
+
+def _action_of(facts: Facts, topic: str) -> tuple[str | None, int | None]:
+    """Where the action a produced topic announces is done (`loans.renewed` -> `renew()`).
+
+    The one service-side function named after the event's verb; none when there are more
+    or none (route handlers and tests do not count).
+    """
+    verb = re.split(r"[._-]", topic)[-1].lower()
+    stem = re.sub(r"(ed|d)$", "", verb) if verb.endswith("ed") else ""
+    if len(stem) < 4:
+        return None, None
+    route_modules = {r.file for r in facts.index.routes}
+    hits = [
+        f
+        for f in facts.index.functions.values()
+        if f.path not in route_modules
+        and not facts.index.modules[f.path].is_test
+        and re.fullmatch(rf"_?{re.escape(stem)}\w*", f.name) is not None
+    ]
+    if len({(f.path, f.name) for f in hits}) != 1:
+        return None, None
+    return hits[0].path, hits[0].node.lineno
 
 
 def _tests_of_consumer_modules(facts: Facts, sites: list[Site]) -> list[str]:
