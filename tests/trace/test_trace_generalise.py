@@ -521,3 +521,57 @@ def test_a_produced_topic_never_sent_is_reported_where_its_action_is_done(
     result = _trace(tmp_path, ANNOUNCE_DESIGN, files)
     assert _status(result)["kennel.stay-extended"] == "missing"
     assert ("req.missing", "app/stays.py", 10) in _found(result)
+
+
+ONCE_DESIGN = """
+# Kennel
+
+## Requirements
+
+1. **R1 \u2013 Once.** Each owner event takes effect at most once: its `event_id` is recorded
+   in `handled_events` in the same transaction, and a redelivered event is skipped.
+
+## Data model
+
+| Table | Column |
+|-------|--------|
+| `handled_events` | `event_id` |
+"""
+
+ONCE_CONSUMER = """
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer
+
+
+class OwnerConsumer:
+    def __init__(self, handler: Callable[[bytes], Awaitable[None]]) -> None:
+        self._consumer = AIOKafkaConsumer("owners.changed", group_id="kennel")
+        self._handler = handler
+
+    async def run(self) -> None:
+        async for record in self._consumer:
+            await self._handler(record.value)
+"""
+
+ONCE_SERVICE = """
+class OwnerService:
+    def __init__(self, handled: object) -> None:
+        self._handled = handled
+
+    async def apply(self, event_id: str) -> None:
+        if await self._handled.exists(event_id):
+            return None
+        return None
+"""
+
+
+def test_a_guard_on_the_named_table_is_the_duplicate_check(tmp_path: Path) -> None:
+    files = {"app/consumer.py": ONCE_CONSUMER, "app/service.py": ONCE_SERVICE}
+    result = _trace(tmp_path, ONCE_DESIGN, files)
+    assert _status(result)["R1"] == "implemented"
+    unguarded = ONCE_SERVICE.replace("        if await self._handled.exists(event_id):\n", "")
+    unguarded = unguarded.replace("            return None\n", "", 1)
+    files = {"app/consumer.py": ONCE_CONSUMER, "app/service.py": unguarded}
+    result = _trace(tmp_path / "b", ONCE_DESIGN, files)
+    assert _status(result)["R1"] == "unverified"

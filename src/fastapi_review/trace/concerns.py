@@ -829,6 +829,42 @@ def _dedup_site(env: Env, fn_list: list[Function]) -> Site | None:
     return None
 
 
+def _named_table_guard(env: Env, req: Requirement) -> Site | None:
+    """`its event_id is recorded in processed_events ... a redelivered event is skipped`: a
+    function returning early on a look-up in the table the statement names.
+
+    The consumer may reach its handler through an injected callable the call graph cannot
+    follow; the guard on the named table is the duplicate check all the same.
+    """
+    low = req.text.lower()
+    tables = [
+        str(r.details.get("table", r.key)).lower()
+        for r in env.requirements
+        if r.kind == "model" and not r.details.get("schema")
+    ]
+    words = {t.split("_")[0] for t in tables if len(t) > 4 and t in low}
+    words = {w for w in words if len(w) >= 5}
+    if not words:
+        return None
+    index = env.facts.index
+    for f in index.functions.values():
+        m = index.modules.get(f.path)
+        if m is None or m.is_test:
+            continue
+        for node in ast.walk(f.node):
+            if (
+                not isinstance(node, ast.If)
+                or not node.body
+                or not isinstance(node.body[-1], ast.Return)
+                or any(isinstance(n, ast.Raise) for x in node.body for n in ast.walk(x))
+            ):
+                continue
+            test = ast.unparse(node.test).lower()
+            if _DEDUP.search(test) and any(w in test for w in words):
+                return (f.path, node.lineno)
+    return None
+
+
 def handler_dedup(env: Env) -> dict[str, bool]:
     return {t: _dedup_site(env, list(hs)) is not None for t, hs in env.facts.handlers.items() if hs}
 
@@ -846,6 +882,8 @@ def consumer_idempotency(env: Env, req: Requirement) -> Outcome | None:
             return hit
         fns = _consumer_functions(env)
         site = _dedup_site(env, fns) if fns else None
+        if site is None:
+            site = _named_table_guard(env, req)
         if site is None:
             return _unverified("no duplicate check found in the consumer code")
         return Outcome(
