@@ -575,3 +575,14 @@ def test_a_guard_on_the_named_table_is_the_duplicate_check(tmp_path: Path) -> No
     files = {"app/consumer.py": ONCE_CONSUMER, "app/service.py": unguarded}
     result = _trace(tmp_path / "b", ONCE_DESIGN, files)
     assert _status(result)["R1"] == "unverified"
+
+
+def test_error_handlers_answering_with_a_detail_body(tmp_path: Path) -> None:
+    design = '# Kennel\n\n## API\n\nErrors are returned as `{"detail": "<message>"}`.\n'
+    files = {"app/handlers.py": ERRORS_CODE, "app/errors.py": DOMAIN_ERRORS}
+    result = _trace(tmp_path, design, files)
+    assert [t.status for t in result.traced] == ["implemented"]
+    other = ERRORS_CODE.replace('content={"detail": repr(exc)}', 'content={"error": "boom"}')
+    files = {"app/handlers.py": other, "app/errors.py": DOMAIN_ERRORS}
+    result = _trace(tmp_path / "b", design, files)
+    assert [t.status for t in result.traced] == ["unverified"]

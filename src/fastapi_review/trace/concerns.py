@@ -1737,6 +1737,36 @@ def consumer_group(env: Env, req: Requirement) -> Outcome | None:
     return None
 
 
+def _content_keys(fn: Function) -> list[tuple[set[str], int]]:
+    """The keys of the dict bodies a handler answers with (`JSONResponse(content={...})`)."""
+    out: list[tuple[set[str], int]] = []
+    for node in ast.walk(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        body = next((k.value for k in node.keywords if k.arg == "content"), None)
+        if body is None and ast.unparse(node.func).endswith("JSONResponse") and node.args:
+            body = node.args[0]
+        if isinstance(body, ast.Dict):
+            keys = {k.value for k in body.keys if isinstance(k, ast.Constant)}
+            out.append(({str(k) for k in keys}, node.lineno))
+    return out
+
+
+def detail_body(env: Env, req: Requirement) -> Outcome | None:
+    """`errors use {"detail": "..."}`: every handler's body carries the `detail` key."""
+    bodies = [
+        (fn, keys, line) for fn in env.facts.exception_handlers for keys, line in _content_keys(fn)
+    ]
+    if not bodies:
+        return None
+    if all("detail" in keys for _fn, keys, _line in bodies):
+        fn, _keys, line = bodies[0]
+        return Outcome(
+            "implemented", "the error handlers answer with a detail body", [f"{fn.path}:{line}"]
+        )
+    return None
+
+
 def no_credentials(env: Env, req: Requirement) -> Outcome | None:
     """`no credentials live in the repository`: a secret written into the code contradicts it."""
     hits = env.findings_of("security.hardcoded-secret")
@@ -1819,6 +1849,7 @@ CONCERNS: list[tuple[re.Pattern[str], Check]] = [
     (re.compile(r"liveness|readiness", re.I), health_endpoints),
     (re.compile(r"\bX-[A-Za-z]+-ID\b", re.I), correlation),
     (re.compile(r"\boutbox\b", re.I), outbox),
+    (re.compile(r"\berrors?\b[^.;]*\{\s*\"detail\"", re.I), detail_body),
     (
         re.compile(r"\bschema changes?\b[^.;]*\balembic\b|\balembic\b[^.;]*\bonly\b", re.I),
         schema_by_migrations,
