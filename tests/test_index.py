@@ -246,3 +246,28 @@ class Helper:
     assert index.function("app.util.nap") is index.functions["app.util.nap"]
     nap = index.functions["app.util.nap"]
     assert [c.target for c in nap.calls] == ["time.sleep"]
+
+
+def test_kafka_client_built_through_functools_partial(write_tree: Tree) -> None:
+    index = build_index(
+        write_tree(
+            {
+                "app/worker.py": """\
+import functools
+
+from kafka import KafkaConsumer, KafkaProducer
+
+TOPIC = "loans.returned"
+make_consumer = functools.partial(KafkaConsumer, TOPIC, group_id="loans", enable_auto_commit=False)
+make_producer = functools.partial(KafkaProducer, acks="all")
+""",
+            }
+        )
+    )
+    got = {(k.library, k.role, tuple(k.topics), k.group_id, k.line) for k in index.kafka_clients}
+    assert got == {
+        ("kafka-python", "consumer", ("loans.returned",), "loans", 6),
+        ("kafka-python", "producer", (), None, 7),
+    }
+    consumer = next(k for k in index.kafka_clients if k.role == "consumer")
+    assert set(consumer.options) == {"group_id", "enable_auto_commit"}

@@ -26,6 +26,7 @@ CLIENT_CLASSES: dict[str, tuple[Library, str]] = {
     "confluent_kafka.DeserializingConsumer": ("confluent-kafka", "consumer"),
 }
 SEND_METHODS = {"send", "send_and_wait", "produce", "send_batch"}
+PARTIALS = {"functools.partial", "partial"}
 
 
 @dataclass
@@ -102,19 +103,27 @@ def collect(index: ProjectIndex) -> None:
 def _maybe_client(
     index: ProjectIndex, m: Module, fn: Function | None, node: ast.Call, target: str | None
 ) -> None:
+    args: list[ast.expr] = list(node.args)
+    if target in PARTIALS and args:
+        # functools.partial(KafkaConsumer, "topic", group_id=...): built later, often on a
+        # worker thread; the partial's arguments are the client's
+        from fastapi_review.index.symbols import Resolver
+
+        target = Resolver(m, index.classes).dotted(args[0])
+        args = args[1:]
     kind = client_class(target)
     if kind is None:
         return
     lib, role = kind
     options: dict[str, ast.expr] = {k.arg: k.value for k in node.keywords if k.arg}
     # confluent-kafka takes a config dict: Producer({"acks": "all"}) / Producer(conf)
-    if lib == "confluent-kafka" and node.args and isinstance(node.args[0], ast.Dict):
-        for k, v in zip(node.args[0].keys, node.args[0].values, strict=True):
+    if lib == "confluent-kafka" and args and isinstance(args[0], ast.Dict):
+        for k, v in zip(args[0].keys, args[0].values, strict=True):
             if isinstance(k, ast.Constant) and isinstance(k.value, str):
                 options[k.value.replace(".", "_")] = v
     topics: list[str] = []
     if role == "consumer" and lib != "confluent-kafka":
-        for a in node.args:
+        for a in args:
             if isinstance(a, ast.Starred):
                 continue
             t = index.string_value(m, a)
