@@ -171,6 +171,10 @@ def _opaque_consumers(facts: Facts) -> None:
     """Modules that use a Kafka consumer class without a consumer client the index read."""
     index = facts.index
     known = {c.path for c in index.kafka_clients if c.role == "consumer"}
+    if any(c.role == "consumer" and not c.topics for c in index.kafka_clients):
+        # a consumer the index read whose topics it could not (`*topics`, settings lists,
+        # a subscribe() with computed names): what it consumes is unknown, not absent
+        facts.opaque_consumer = True
     for m in index.source_modules:
         if m.path in known:
             continue
