@@ -84,9 +84,16 @@ def test_quality_anchors() -> None:
     assert score_quality(gates(), [f("async.blocking-io", Severity.BLOCKER)] * 3).score == 1
     # requirement and test findings do not count against code quality
     assert score_quality(gates(), [f("req.missing", Severity.BLOCKER)]).score == 5
-    unmeasured = {"ruff": GateResult(name="ruff", measured=False, reason="ruff not found")}
+    unmeasured = {
+        **gates(),
+        "ruff": GateResult(name="ruff", measured=False, reason="ruff not found"),
+    }
     q = score_quality(unmeasured, [])
     assert q.score == 4 and "not measured: ruff" in q.why
+    # gates that did not run at all are not measured either
+    none_run = score_quality({}, [])
+    assert none_run.score == 4
+    assert "not measured: ruff, format, mypy, bandit, dependencies" in none_run.why
 
 
 def test_requirement_anchors() -> None:

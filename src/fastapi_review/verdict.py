@@ -144,7 +144,12 @@ def score_quality(gates: dict[str, GateResult], findings: list[Finding]) -> Dime
     failing = [
         g for name, g in gates.items() if name in CODE_GATES and g.measured and g.passed is False
     ]
-    unmeasured = [g for name, g in gates.items() if name in CODE_GATES and not g.measured]
+    # a gate that did not run (--gates, --no-tests) is not measured either: never a silent pass
+    unmeasured = [
+        gates.get(name) or GateResult(name=name, measured=False, reason="not run")
+        for name in CODE_GATES
+        if name not in gates or not gates[name].measured
+    ]
     high = [f for f in code if f.severity.rank >= Severity.HIGH.rank]
     above_low = [f for f in code if f.severity.rank > Severity.LOW.rank]
     gate_text = (
