@@ -56,3 +56,23 @@ def test_a_failing_index_collector_is_reported(
     review = pipeline.run_review(open_workspace(_project(tmp_path), run_tests=False), gates=[])
     assert "index: routes not collected: RuntimeError: boom" in review.notes
     assert review.stats["routes"] == 0
+
+
+def test_gates_not_selected_are_reported_as_not_run(tmp_path: Path) -> None:
+    review = pipeline.run_review(open_workspace(_project(tmp_path), run_tests=False), gates=[])
+    assert set(review.gates) == {
+        "ruff",
+        "format",
+        "mypy",
+        "bandit",
+        "dependencies",
+        "tests",
+        "precommit",
+        "metadata",
+    }
+    assert all(not g.measured and g.reason for g in review.gates.values())
+    # nothing measured: never a silent "all gates pass"
+    assert (
+        "not measured: ruff, format, mypy, bandit, dependencies"
+        in review.scores.justification["quality"]
+    )

@@ -18,8 +18,8 @@ from fastapi_review.cache import cache_dir_for, cached_run_rules
 from fastapi_review.design import DesignDoc, read_design
 from fastapi_review.errors import UsageError
 from fastapi_review.index.project import ProjectIndex, build_index
-from fastapi_review.models import ChangeInfo, Review, TracedRequirement
-from fastapi_review.probes import GateRun, dedupe, run_gates
+from fastapi_review.models import ChangeInfo, GateResult, Review, TracedRequirement
+from fastapi_review.probes import GATES, GateRun, dedupe, run_gates
 from fastapi_review.rules.base import Context
 from fastapi_review.suppressions import apply_suppressions
 from fastapi_review.trace import TraceResult, trace_requirements
@@ -134,6 +134,11 @@ def run_review(
     for err in rule_run.errors:
         notes.append(f"rule failed and was skipped: {err}")
     notes.extend(gate_run.notes)
+    for name in GATES:  # every gate appears in the report, run or not
+        if name not in gate_run.gates:
+            gate_run.gates[name] = GateResult(
+                name=name, measured=False, reason="not run (not selected with --gates)"
+            )
 
     own = rule_run.findings
     tool = dedupe(gate_run.findings, own)
