@@ -23,7 +23,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.symbols import Call, ClassInfo, Function, Module, Resolver, dotted
+from fastapi_review.index.symbols import (
+    Call,
+    ClassInfo,
+    Function,
+    Module,
+    Resolver,
+    dotted,
+    strip_annotation,
+)
 
 if TYPE_CHECKING:
     from fastapi_review.index.project import ProjectIndex
@@ -806,45 +814,19 @@ def _attr_annotation(cls: ClassInfo, attr: str) -> ast.expr | None:
 
 def _callable_result(r: Resolver, ann: ast.expr) -> str | None:
     """`Callable[[...], R]` (also optional, or in quotes) -> the resolved type of R."""
-    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
-        try:
-            ann = ast.parse(ann.value, mode="eval").body
-        except SyntaxError:
-            return None
-    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
-        for side in (ann.left, ann.right):
-            if not (isinstance(side, ast.Constant) and side.value is None):
-                return _callable_result(r, side)
+    bare = strip_annotation(ann)
+    if not isinstance(bare, ast.Subscript):
         return None
-    if not isinstance(ann, ast.Subscript):
+    outer = (dotted(bare.value) or "").rsplit(".", 1)[-1]
+    if outer != "Callable" or not isinstance(bare.slice, ast.Tuple) or len(bare.slice.elts) != 2:
         return None
-    outer = (dotted(ann.value) or "").rsplit(".", 1)[-1]
-    if outer == "Optional":
-        return _callable_result(r, ann.slice)
-    if outer != "Callable" or not isinstance(ann.slice, ast.Tuple) or len(ann.slice.elts) != 2:
-        return None
-    return r.annotation_type(ann.slice.elts[1])
+    return r.annotation_type(bare.slice.elts[1])
 
 
 def _generic_base(r: Resolver, ann: ast.expr) -> str | None:
     """`async_sessionmaker[AsyncSession]` -> the resolved base name; None otherwise."""
-    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
-        try:
-            ann = ast.parse(ann.value, mode="eval").body
-        except SyntaxError:
-            return None
-    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
-        for side in (ann.left, ann.right):
-            if not (isinstance(side, ast.Constant) and side.value is None):
-                return _generic_base(r, side)
-        return None
-    if isinstance(ann, ast.Subscript):
-        outer = dotted(ann.value) or ""
-        if outer.rsplit(".", 1)[-1] in {"Annotated", "Optional"}:
-            inner = ann.slice.elts[0] if isinstance(ann.slice, ast.Tuple) else ann.slice
-            return _generic_base(r, inner)
-        return r.dotted(ann.value)
-    return None
+    bare = strip_annotation(ann)
+    return r.dotted(bare.value) if isinstance(bare, ast.Subscript) else None
 
 
 def call_graph(index: ProjectIndex) -> CallGraph:

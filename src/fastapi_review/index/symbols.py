@@ -175,6 +175,36 @@ def dotted(expr: ast.expr) -> str | None:
     return None
 
 
+def strip_annotation(ann: ast.expr | None) -> ast.expr | None:
+    """The type an annotation names: `"X"`, `X | None`, `Optional[X]`, `Annotated[X, ...]` -> X.
+
+    None when a string annotation does not parse or nothing but None is left.
+    """
+    for _ in range(16):  # nested wrappers, bounded
+        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+            try:
+                ann = ast.parse(ann.value, mode="eval").body
+            except SyntaxError:
+                return None
+        elif isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+            ann = next(
+                (
+                    side
+                    for side in (ann.left, ann.right)
+                    if not (isinstance(side, ast.Constant) and side.value is None)
+                ),
+                None,
+            )
+        elif isinstance(ann, ast.Subscript) and (dotted(ann.value) or "").rsplit(".", 1)[-1] in {
+            "Annotated",
+            "Optional",
+        }:
+            ann = ann.slice.elts[0] if isinstance(ann.slice, ast.Tuple) else ann.slice
+        else:
+            return ann
+    return ann
+
+
 def call_chain_text(expr: ast.expr) -> str:
     """A readable form of a callee, tolerant of calls inside the chain: `a().b.c`."""
     if isinstance(expr, ast.Name):
@@ -366,25 +396,11 @@ class Resolver:
         return f"{base}.{rest}" if rest else base
 
     def annotation_type(self, ann: ast.expr) -> str | None:
-        # Annotated[X, Depends(...)] -> X ; Optional[X] / X | None -> X ; "X" -> X
-        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
-            try:
-                ann = ast.parse(ann.value, mode="eval").body
-            except SyntaxError:
-                return None
-        if isinstance(ann, ast.Subscript):
-            outer = dotted(ann.value) or ""
-            inner = ann.slice
-            if outer.endswith(("Annotated", "Optional")):
-                first = inner.elts[0] if isinstance(inner, ast.Tuple) else inner
-                return self.annotation_type(first)
+        """Annotated[X, Depends(...)] -> X ; Optional[X] / X | None -> X ; "X" -> X."""
+        bare = strip_annotation(ann)
+        if bare is None or isinstance(bare, ast.Subscript):
             return None
-        if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
-            for side in (ann.left, ann.right):
-                if not (isinstance(side, ast.Constant) and side.value is None):
-                    return self.annotation_type(side)
-            return None
-        return self.dotted(ann)
+        return self.dotted(bare)
 
     def expr_type(self, value: ast.expr, fn: Function | None, cls: ClassInfo | None) -> str | None:
         """The type a value has when it is a constructor call or a known-typed name."""
