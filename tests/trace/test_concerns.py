@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-from fastapi_review.design.reader import parse_design
-from fastapi_review.index.project import build_index
 from fastapi_review.models import CoverageMetrics, Finding, GateResult, Severity
-from fastapi_review.rules.base import Context
-from fastapi_review.trace import TraceResult, trace_requirements
-
-
-def _trace(
-    tmp_path: Path,
-    design: str,
-    files: dict[str, str],
-    coverage: CoverageMetrics | None = None,
-    findings: list[Finding] | None = None,
-    gates: dict[str, GateResult] | None = None,
-) -> TraceResult:
-    for rel, text in files.items():
-        target = tmp_path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    doc = parse_design(textwrap.dedent(design).lstrip("\n"))
-    ctx = Context(index=build_index(tmp_path), requirements=doc.requirements)
-    return trace_requirements(
-        doc.requirements, ctx, coverage=coverage, gates=gates, findings=findings
-    )
+from fastapi_review.trace import TraceResult
+from tests.trace.helpers import trace as _trace
 
 
 def _by_text(result: TraceResult, start: str) -> tuple[str, list[str]]:

@@ -6,31 +6,10 @@ import textwrap
 from pathlib import Path
 
 from fastapi_review.design.reader import parse_design
-from fastapi_review.index.project import build_index
 from fastapi_review.models import Finding, Severity
-from fastapi_review.rules.base import Context
-from fastapi_review.trace import TraceResult, trace_requirements
-
-
-def _trace(
-    tmp_path: Path, design: str, files: dict[str, str], findings: list[Finding] | None = None
-) -> TraceResult:
-    for rel, text in files.items():
-        target = tmp_path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    doc = parse_design(textwrap.dedent(design).lstrip("\n"))
-    ctx = Context(index=build_index(tmp_path), requirements=doc.requirements)
-    return trace_requirements(doc.requirements, ctx, findings=findings)
-
-
-def _status(result: TraceResult) -> dict[str, str]:
-    return {t.requirement.key: t.status for t in result.traced}
-
-
-def _found(result: TraceResult) -> set[tuple[str, str | None, int | None]]:
-    return {(f.category, f.path, f.line) for f in result.findings}
-
+from tests.trace.helpers import found as _found
+from tests.trace.helpers import status as _status
+from tests.trace.helpers import trace as _trace
 
 OPAQUE_DESIGN = """
 # Kennel

@@ -4,35 +4,12 @@ dependency aliases, consumer tests by import, guarded rules, clauses, shutdown."
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-from fastapi_review.design.reader import parse_design
-from fastapi_review.index.project import build_index
 from fastapi_review.models import Finding, Severity
-from fastapi_review.rules.base import Context
-from fastapi_review.trace import TraceResult, trace_requirements
-
-
-def _trace(
-    tmp_path: Path, design: str, files: dict[str, str], findings: list[Finding] | None = None
-) -> TraceResult:
-    for rel, text in files.items():
-        target = tmp_path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    doc = parse_design(textwrap.dedent(design).lstrip("\n"))
-    ctx = Context(index=build_index(tmp_path), requirements=doc.requirements)
-    return trace_requirements(doc.requirements, ctx, findings=findings)
-
-
-def _by_text(result: TraceResult, start: str) -> str:
-    return next(t.status for t in result.traced if t.requirement.text.startswith(start))
-
-
-def _status(result: TraceResult) -> dict[str, str]:
-    return {t.requirement.key: t.status for t in result.traced}
-
+from tests.trace.helpers import status as _status
+from tests.trace.helpers import status_of as _by_text
+from tests.trace.helpers import trace as _trace
 
 DATA_DESIGN = """
 # Desks
