@@ -74,12 +74,9 @@ def test_review_writes_markdown_and_json(shop: Path, tmp_path: Path) -> None:
 
     report = json.loads(out_json.read_text("utf-8"))
     assert report["schema_version"] == 1
-    assert report["recommendation"] in {"APPROVE", "CONDITIONAL_APPROVE", "REJECT"}
     assert set(report["scores"]) >= {"requirements", "tests", "quality", "overall"}
-    assert report["metrics"]["coverage"] == {
-        "measured": False,
-        "reason": "not run (--no-tests)",
-    } or (report["metrics"]["coverage"]["measured"] is False)
+    coverage = report["metrics"]["coverage"]
+    assert coverage["measured"] is False and "--no-tests" in coverage["reason"]
     changed = set(report["project"]["changed_files"])
     assert "src/shop/api/carts.py" in changed and "src/shop/main.py" not in changed
 
@@ -99,11 +96,8 @@ def test_review_writes_markdown_and_json(shop: Path, tmp_path: Path) -> None:
     assert report["recommendation"] == "REJECT"
     for f in report["findings"]:
         assert f["rule"] and f["category"] and f["severity"] and f["message"]
-        assert (
-            f["in_change"] is (f["path"] in changed)
-            or f["path"] is None
-            or f["in_change"] in {True, False}
-        )
+        # the change is whole untracked files: a finding is in it exactly when its file is
+        assert f["in_change"] is (f["path"] in changed), f
 
 
 def test_review_without_git_says_so(make_project: ProjectFactory, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def test_bad_example_fires(rule_id: str, i: int) -> None:
         got = {(f.path, f.line) for f in findings}
         assert marked <= got, f"{rule_id}: expected findings at {sorted(marked)}, got {sorted(got)}"
     for f in findings:
-        assert f.category == rule.category or f.category in categories()
+        assert f.category in categories()  # a rule may report under a neighbouring category
         assert f.message and f.fix
 
 
