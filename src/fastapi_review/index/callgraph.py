@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.symbols import (
     Call,
     ClassInfo,
@@ -351,7 +352,7 @@ class CallGraph:
                     out[stmt.target.id] = t
         for meth in cls.methods.values():
             params = self.extra_locals(meth)
-            for sub in ast.walk(meth.node):
+            for sub in walk(meth.node):
                 if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
                     tgt, val = sub.targets[0], sub.value
                 elif isinstance(sub, ast.AnnAssign) and sub.value is not None:
@@ -771,7 +772,7 @@ def _annotation_of(node: ast.AST, name: str) -> ast.expr | None:
     for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
         if a.arg == name:
             return a.annotation
-    for sub in ast.walk(node):
+    for sub in walk(node):
         if (
             isinstance(sub, ast.AnnAssign)
             and isinstance(sub.target, ast.Name)
@@ -792,7 +793,7 @@ def _attr_annotation(cls: ClassInfo, attr: str) -> ast.expr | None:
         ):
             return stmt.annotation
     for meth in cls.methods.values():
-        for sub in ast.walk(meth.node):
+        for sub in walk(meth.node):
             if isinstance(sub, ast.AnnAssign) and _is_self_attr(sub.target):
                 if isinstance(sub.target, ast.Attribute) and sub.target.attr == attr:
                     return sub.annotation

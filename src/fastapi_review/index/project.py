@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fastapi_review.index.nodes import flatten
 from fastapi_review.index.source import SourceFile, discover, parse, read_source
 from fastapi_review.index.symbols import (
     ClassInfo,
@@ -290,6 +291,7 @@ def _add_module(index: ProjectIndex, src: SourceFile, tree: ast.Module) -> None:
         is_test=is_test_path(src.path),
         is_package=is_pkg,
     )
+    flatten(tree)  # one walk; every later walk of this tree is a slice of it
     collect_imports(m)
     collect_constants(m)
     index.modules[src.path] = m

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
-from collections import deque
+import typing
 from dataclasses import dataclass, field
+
+from fastapi_review.index.nodes import Flat, flatten, walk
 
 OFFLOADERS = {
     "asyncio.to_thread",
@@ -18,6 +20,7 @@ OFFLOAD_METHODS = {"run_in_executor", "to_thread", "run_sync", "run_in_threadpoo
 
 FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
 DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_DEF_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 @dataclass
@@ -95,44 +98,39 @@ class Module:
     assigned_calls: dict[str, str] = field(default_factory=dict)  # x = Cls(...) at module level
     functions: list[Function] = field(default_factory=list)
     classes: list[ClassInfo] = field(default_factory=list)
-    _buckets: dict[type[ast.AST], list[ast.AST]] | None = field(
-        default=None, repr=False, compare=False
-    )
     _nested: dict[int, list[DefNode]] | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def flat(self) -> Flat:
+        """Every node of the module, flattened once (see `index.nodes`)."""
+        return flatten(self.tree)
+
     def nodes(self, *types: type[ast.AST]) -> list[ast.AST]:
-        """Every node of these types in the module, from one walk of the tree kept per module."""
-        buckets = self._walk()[0]
+        """Every node of these types in the module, in source order (all nodes if none)."""
+        flat = self.flat
+        if not types:
+            return list(flat.nodes)
         if len(types) == 1:
-            return buckets.get(types[0], [])
-        out: list[ast.AST] = []
-        for t in types:
-            out.extend(buckets.get(t, []))
-        return out
+            return flat.of_type(types[0], 0, len(flat.nodes))
+        return flat.of_types(types, 0, len(flat.nodes))
 
     def nested_defs(
         self, owner: ast.AST
     ) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
         """The functions and classes defined directly inside `owner` (not inside a nested def)."""
-        return self._walk()[1].get(id(owner), [])
-
-    def _walk(self) -> tuple[dict[type[ast.AST], list[ast.AST]], dict[int, list[DefNode]]]:
-        if self._buckets is None or self._nested is None:
-            buckets: dict[type[ast.AST], list[ast.AST]] = {}
+        if self._nested is None:
+            flat = self.flat
             nested: dict[int, list[DefNode]] = {}
-            todo: deque[tuple[ast.AST, ast.AST]] = deque([(self.tree, self.tree)])
-            while todo:  # breadth first, in the order of ast.walk
-                node, owner = todo.popleft()
-                buckets.setdefault(type(node), []).append(node)
-                inner = owner
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    nested.setdefault(id(owner), []).append(node)
-                    inner = node
-                todo.extend((child, inner) for child in ast.iter_child_nodes(node))
-            for defs in nested.values():
-                defs.sort(key=lambda d: d.lineno)
-            self._buckets, self._nested = buckets, nested
-        return self._buckets, self._nested
+            # depth first: the open defs that contain the next one are on the stack
+            stack: list[tuple[int, ast.AST]] = [(len(flat.nodes), self.tree)]
+            for node in flat.of_types(_DEF_TYPES, 0, len(flat.nodes)):
+                _, start, end = getattr(node, "_fr_span", (None, 0, 0))
+                while stack and stack[-1][0] <= start:
+                    stack.pop()
+                nested.setdefault(id(stack[-1][1]), []).append(typing.cast(DefNode, node))
+                stack.append((end, node))
+            self._nested = nested
+        return self._nested.get(id(owner), [])
 
     def line_text(self, line: int) -> str:
         if 1 <= line <= len(self.lines):
@@ -486,7 +484,7 @@ def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -
                         t = resolver.annotation_type(arg.annotation)
                         if t:
                             params[arg.arg] = t
-                for sub in ast.walk(stmt):
+                for sub in walk(stmt):
                     tgt_val: tuple[ast.expr, ast.expr | None, ast.expr | None] | None = None
                     if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
                         tgt_val = (sub.targets[0], sub.value, None)
@@ -534,7 +532,7 @@ def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             add_function(stmt, "", None)
         elif isinstance(stmt, ast.If | ast.Try):
-            for sub in ast.walk(stmt):
+            for sub in walk(stmt):
                 if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.col_offset == 4:
                     add_function(sub, "", None)
 

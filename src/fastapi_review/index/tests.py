@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.symbols import Function, Module, dotted
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def _markers(fn: Function, m: Module) -> list[str]:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
         ):
-            for sub in ast.walk(node.value):
+            for sub in walk(node.value):
                 name = dotted(sub) if isinstance(sub, ast.Attribute) else None
                 if name and ".mark." in f".{name}":
                     out.append(name.split(".mark.", 1)[-1])
@@ -91,7 +92,7 @@ def collect(index: ProjectIndex) -> None:
                 continue
             tf = TestFunction(function=fn, module=m, markers=_markers(fn, m))
             tf.fixtures = [a.arg for a in fn.node.args.args if a.arg not in {"self", "cls"}]
-            for node in ast.walk(fn.node):
+            for node in walk(fn.node):
                 if isinstance(node, ast.Assert):
                     tf.asserts += 1
                 elif isinstance(node, ast.With | ast.AsyncWith):

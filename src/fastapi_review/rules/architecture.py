@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from fastapi_review.index.layers import layer_of
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.models import Finding
@@ -42,7 +43,7 @@ def _is_probe(fn: Function, paths: list[str]) -> bool:
 
 def _import_nodes(module: Module) -> Iterator[tuple[int, str, list[str]]]:
     """(line, resolved module, imported names) of every import statement."""
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name, []
@@ -60,7 +61,7 @@ def _import_nodes(module: Module) -> Iterator[tuple[int, str, list[str]]]:
 def _first_raise_of(module: Module, names: set[str]) -> tuple[int, str] | None:
     """(line, name) of the first `raise X(...)` whose X is one of these imported names."""
     best: tuple[int, str] | None = None
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if not isinstance(node, ast.Raise) or node.exc is None:
             continue
         exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc

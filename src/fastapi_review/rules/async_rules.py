@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from fastapi_review.index.callgraph import CallGraph, Edge, call_graph, qualified_call
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import Route
 from fastapi_review.index.symbols import Call, Function, dotted
@@ -702,7 +703,7 @@ def _is_task_spawn(call: Call) -> bool:
 
 def _name_uses(fn: Function, name: str, after: int) -> int:
     n = 0
-    for sub in ast.walk(fn.node):
+    for sub in walk(fn.node):
         if (
             isinstance(sub, ast.Name)
             and sub.id == name
@@ -1138,8 +1139,8 @@ class SequentialAwaitsInLoop(Rule):
                     call = by_node.get(id(awaited))
                     if call is None:
                         continue
-                    loop_vars = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
-                    used = {n.id for n in ast.walk(awaited) if isinstance(n, ast.Name)}
+                    loop_vars = {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
+                    used = {n.id for n in walk(awaited) if isinstance(n, ast.Name)}
                     if not loop_vars & used:
                         continue
                     if not _independent_io(graph, fn, call):

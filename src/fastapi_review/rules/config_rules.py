@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Module, dotted
 from fastapi_review.models import Finding
@@ -56,7 +57,7 @@ INFRA_SCHEMES = {
 
 def _env_reads(module: Module) -> Iterator[ast.AST]:
     """`os.getenv(...)`, `os.environ[...]`, `os.environ.get(...)`, `getenv(...)`."""
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if isinstance(node, ast.Call):
             text = dotted(node.func) or ""
             head, _, rest = text.partition(".")
@@ -258,7 +259,7 @@ class NotEnvBased(Rule):
                     )
             constants = _module_constants(module)
             reported: set[int] = set()
-            for node in ast.walk(module.tree):
+            for node in walk(module.tree):
                 if not isinstance(node, ast.Call):
                     continue
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]

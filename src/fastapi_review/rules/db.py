@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from fastapi_review.index.callgraph import CallGraph, call_graph, qualified_call
 from fastapi_review.index.data import OrmModel
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Call, Function, Module, dotted
 from fastapi_review.models import Finding
@@ -157,7 +158,7 @@ class SyncDriverInAsyncApp(Rule):
         for m in index.source_modules:
             if _is_alembic(m):
                 continue
-            for node in ast.walk(m.tree):
+            for node in walk(m.tree):
                 if not isinstance(node, ast.Call):
                     continue
                 target = _resolved(index, graph, m, node.func)
@@ -196,7 +197,7 @@ class _Loaded:
 def _eager_in(node: ast.AST) -> tuple[set[str], bool]:
     names: set[str] = set()
     everything = False
-    for sub in ast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, ast.Call) and _call_name(sub) in EAGER_OPTIONS:
             if not sub.args:
                 everything = True
@@ -230,7 +231,7 @@ def _annotation_models(
     if ann is None:
         return []
     out: list[OrmModel] = []
-    for sub in ast.walk(ann):
+    for sub in walk(ann):
         if isinstance(sub, ast.Name | ast.Attribute):
             model = _orm_by_expr(index, graph, m, sub)
             if model is not None and model not in out:
@@ -656,7 +657,7 @@ class QueryInLoop(Rule):
                 for loop in graph.own_nodes(fn):
                     if not isinstance(loop, ast.For):
                         continue
-                    loop_vars = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+                    loop_vars = {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
                     hit = self._first_query(graph, fn, loop, by_node, loop_vars)
                     if hit is None:
                         continue
@@ -691,7 +692,7 @@ class QueryInLoop(Rule):
             if call is None:
                 continue
             args = [*call.node.args, *(k.value for k in call.node.keywords)]
-            used = {n.id for a in args for n in ast.walk(a) if isinstance(n, ast.Name)}
+            used = {n.id for a in args for n in walk(a) if isinstance(n, ast.Name)}
             if not used & loop_vars:
                 continue
             if _session_call(graph, fn, call, QUERY_METHODS):
@@ -773,7 +774,7 @@ def migration_schema(index: ProjectIndex) -> _Schema | None:
             s for s in m.tree.body if isinstance(s, ast.FunctionDef) and s.name == "upgrade"
         )
         batch: dict[str, str] = {}
-        for sub in ast.walk(upgrade):
+        for sub in walk(upgrade):
             if isinstance(sub, ast.With):
                 for item in sub.items:
                     ce = item.context_expr
@@ -786,7 +787,7 @@ def migration_schema(index: ProjectIndex) -> _Schema | None:
                         if t:
                             batch[item.optional_vars.id] = t
         calls = sorted(
-            (s for s in ast.walk(upgrade) if isinstance(s, ast.Call)),
+            (s for s in walk(upgrade) if isinstance(s, ast.Call)),
             key=lambda c: (c.lineno, c.col_offset),
         )
         for c in calls:
@@ -1243,7 +1244,7 @@ class EngineWithoutPoolSettings(Rule):
         for m in index.source_modules:
             if _is_alembic(m):
                 continue
-            for node in ast.walk(m.tree):
+            for node in walk(m.tree):
                 if not isinstance(node, ast.Call):
                     continue
                 if _resolved(index, graph, m, node.func) not in ENGINE_FACTORIES:
@@ -1394,7 +1395,7 @@ class UnboundedListQuery(Rule):
         index: ProjectIndex, graph: CallGraph, m: Module, fn: Function
     ) -> tuple[int, str] | None:
         for stmt in _statements(fn.node.body):
-            for sub in ast.walk(stmt):
+            for sub in walk(stmt):
                 if isinstance(sub, ast.Call) and _call_name(sub) == "select" and sub.args:
                     model = _orm_by_expr(index, graph, m, sub.args[0])
                     if model is not None:
@@ -1473,12 +1474,12 @@ def _dynamic_sql(index: ProjectIndex, m: Module, expr: ast.expr) -> str | None:
 
 
 def _has_str_constant(expr: ast.expr) -> bool:
-    return any(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in ast.walk(expr))
+    return any(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in walk(expr))
 
 
 def _literal_text(expr: ast.expr) -> str:
     return " ".join(
-        n.value for n in ast.walk(expr) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        n.value for n in walk(expr) if isinstance(n, ast.Constant) and isinstance(n.value, str)
     )
 
 
@@ -1530,7 +1531,7 @@ class SqlBuiltFromInput(Rule):
         for m in index.source_modules:
             if _is_alembic(m):
                 continue
-            for node in ast.walk(m.tree):
+            for node in walk(m.tree):
                 if not isinstance(node, ast.Call) or not node.args:
                     continue
                 arg = node.args[0]

@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import ClassVar
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.models import Finding
@@ -104,7 +105,7 @@ def is_log_call(node: ast.AST) -> bool:
 def _handler_nodes(handler: ast.ExceptHandler) -> list[ast.AST]:
     out: list[ast.AST] = []
     for stmt in handler.body:
-        out.extend(ast.walk(stmt))
+        out.extend(walk(stmt))
     return out
 
 
@@ -182,7 +183,7 @@ class NoExceptionHandlers(Rule):
         ]
         registered = False
         for m in index.source_modules:
-            for node in ast.walk(m.tree):
+            for node in walk(m.tree):
                 if not isinstance(node, ast.Call):
                     continue
                 func = node.func
@@ -310,14 +311,14 @@ class LeaksInternals(Rule):
                     continue
                 seen: set[int] = set()
                 for sink in self._sinks(fn, fn.fqname in facing or _takes_request(fn)):
-                    for node in ast.walk(sink):
+                    for node in walk(sink):
                         line = getattr(node, "lineno", None)
                         if line is None or id(node) in seen:
                             continue
                         what = _leak(node, names) or _cause_leak(node, causes)
                         if what is None:
                             continue
-                        seen.update(id(n) for n in ast.walk(node))
+                        seen.update(id(n) for n in walk(node))
                         yield self.finding(
                             ctx,
                             module.path,
@@ -363,7 +364,7 @@ class LeaksInternals(Rule):
         while queue:
             sink = queue.pop()
             yield sink
-            for n in ast.walk(sink):
+            for n in walk(sink):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in seen:
                     seen.add(n.id)
                     queue.extend(assigned.get(n.id, []))
@@ -393,7 +394,7 @@ def _http_facing(index: ProjectIndex) -> set[str]:
                     and dec.func.attr == "exception_handler"
                 ):
                     out.add(fn.fqname)
-        for node in ast.walk(module.tree):
+        for node in walk(module.tree):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -456,7 +457,7 @@ def _registered_exception_types(index: ProjectIndex) -> dict[str, list[tuple[Mod
                     and dec.args
                 ):
                     out.setdefault(fn.fqname, []).append((module, dec.args[0]))
-        for node in ast.walk(module.tree):
+        for node in walk(module.tree):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -506,7 +507,7 @@ def _success_results(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[st
     inside: set[int] = set()
     for node in own_nodes(fn):
         if isinstance(node, ast.ExceptHandler):
-            inside.update(id(n) for n in ast.walk(node))
+            inside.update(id(n) for n in walk(node))
     return frozenset(
         node.value.id
         for node in own_nodes(fn)
@@ -593,7 +594,7 @@ class SwallowedException(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for module in ctx.index.source_modules:
-            for node in ast.walk(module.tree):
+            for node in walk(module.tree):
                 if isinstance(node, ast.ExceptHandler):
                     owner = ctx.index.enclosing_function(module.path, node.lineno)
                     if owner is not None and _is_healthish(owner):

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from fastapi_review.index.callgraph import is_stub
 from fastapi_review.index.kafka import KafkaClient, KafkaSend, client_class
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, dotted
 from fastapi_review.models import Finding, Severity
@@ -45,12 +46,12 @@ from fastapi_review.rules.kafka_flow import (
     mentions,
     names_in,
     offloaded_ref,
+    own_walk,
     processing_steps,
     receiver,
     resolve_call,
     sites,
     source_text,
-    walk,
 )
 
 # --- shared helpers -------------------------------------------------------------------
@@ -58,7 +59,7 @@ from fastapi_review.rules.kafka_flow import (
 
 def _parents(root: ast.AST) -> dict[int, ast.AST]:
     out: dict[int, ast.AST] = {}
-    for node in ast.walk(root):
+    for node in walk(root):
         for child in ast.iter_child_nodes(node):
             out[id(child)] = node
     return out
@@ -118,7 +119,7 @@ def _is_awaited(fn: Function, call: ast.Call) -> bool:
 def _work_calls(ix: ProjectIndex, fn: Function, stmts: Region) -> list[ast.Call]:
     """Calls that do something: not logging, not the consumer API, not sleeping."""
     out: list[ast.Call] = []
-    for node in walk(stmts):
+    for node in own_walk(stmts):
         if not isinstance(node, ast.Call) or is_logging(node):
             continue
         if consumer_api_call(ix, fn, node) or func_name(node) == "sleep":
@@ -372,7 +373,7 @@ class ProducerReliability(Rule):
             return False
         uses = [
             n
-            for n in ast.walk(fn.node)
+            for n in walk(fn.node)
             if isinstance(n, ast.Name) and n.id == target.id and isinstance(n.ctx, ast.Load)
         ]
         return not uses
@@ -421,7 +422,7 @@ def _referenced(ix: ProjectIndex, fn: Function) -> bool:
     if fn.node.decorator_list:
         return True
     for m in ix.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if node is fn.node:
                 continue
             if isinstance(node, ast.Attribute) and node.attr == fn.name:
@@ -609,7 +610,7 @@ class ConsumerShutdown(Rule):
         """For a consumer held in a local variable: None (fine), 'escapes', or a problem."""
         stops_safe = False
         stops_unsafe = False
-        called = {id(n.func) for n in walk(fn.node.body) if isinstance(n, ast.Call)}
+        called = {id(n.func) for n in own_walk(fn.node.body) if isinstance(n, ast.Call)}
         for s in sites(fn.node.body):
             node = s.node
             if isinstance(node, ast.With | ast.AsyncWith) and any(
@@ -624,7 +625,8 @@ class ConsumerShutdown(Rule):
                 and node.value.id == name
                 and id(node) not in called
                 and not any(
-                    isinstance(c, ast.Call) and offloaded_ref(c) is node for c in walk(fn.node.body)
+                    isinstance(c, ast.Call) and offloaded_ref(c) is node
+                    for c in own_walk(fn.node.body)
                 )
             ):
                 stops_safe = True  # handed over as a callback (atexit, exit stack, ...)
@@ -713,7 +715,7 @@ def _cancel_only_stops(
         stops_consumer = any(
             isinstance(n, ast.Attribute) and n.attr in STOP_METHODS and _self_attr(n.value) == attr
             for g in methods
-            for n in ast.walk(g.node)
+            for n in walk(g.node)
         ) or any(
             isinstance(f, ast.Attribute)
             and (dotted(f.value) or "").rsplit(".", 1)[-1] == attr
@@ -727,7 +729,7 @@ def _cancel_only_stops(
                 continue
             cancels = [
                 n
-                for n in ast.walk(g.node)
+                for n in walk(g.node)
                 if isinstance(n, ast.Call)
                 and isinstance(n.func, ast.Attribute)
                 and n.func.attr == "cancel"
@@ -744,7 +746,7 @@ def _cancel_only_stops(
 
 def _escapes(fn: Function, name: str) -> bool:
     """Is the local handed out (returned, stored, passed, yielded)?"""
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         if isinstance(node, ast.Return | ast.Yield) and node.value is not None:
             if name in names_in(node.value):
                 return True
@@ -769,7 +771,7 @@ def _is_commit(ix: ProjectIndex, fn: Function, call: ast.Call) -> bool:
         return False
     return any(
         isinstance(n, ast.Call) and consumer_api_call(ix, callee, n) == "commit"
-        for n in walk(callee.node.body)
+        for n in own_walk(callee.node.body)
     )
 
 
@@ -1005,7 +1007,7 @@ def _returned_dict_keys(ix: ProjectIndex, fn: Function, expr: ast.expr) -> set[s
     if callee is None:
         return None
     keys: set[str] = set()
-    returns = [n for n in ast.walk(callee.node) if isinstance(n, ast.Return)]
+    returns = [n for n in walk(callee.node) if isinstance(n, ast.Return)]
     if not returns:
         return None
     for r in returns:
@@ -1020,10 +1022,10 @@ def _returned_dict_keys(ix: ProjectIndex, fn: Function, expr: ast.expr) -> set[s
 
 def _block_ends_after(region: Region, call: ast.Call) -> bool:
     """Is the commit followed, in its own block, by continue/return/break?"""
-    for node in walk(region):
+    for node in own_walk(region):
         for body in _bodies(node):
             for i, stmt in enumerate(body):
-                if any(sub is call for sub in ast.walk(stmt)) and not isinstance(
+                if any(sub is call for sub in walk(stmt)) and not isinstance(
                     stmt,
                     ast.If
                     | ast.For
@@ -1069,7 +1071,7 @@ def _dlq_or_retry_call(ix: ProjectIndex, fn: Function, call: ast.Call, depth: in
                 return True
             return any(
                 isinstance(n, ast.Call) and _dlq_or_retry_call(ix, callee, n, depth + 1)
-                for n in walk(callee.node.body)
+                for n in own_walk(callee.node.body)
             )
     return False
 
@@ -1276,13 +1278,15 @@ def _produce_only(ix: ProjectIndex, fn: Function, body: Region) -> bool:
     """The try body only sends to Kafka (its arguments and a `.get()` on the send's future
     aside): an except around it handles the failure of an outgoing event."""
     sends = _send_nodes(ix)
-    found: list[ast.Call] = [n for n in walk(body) if isinstance(n, ast.Call) and id(n) in sends]
+    found: list[ast.Call] = [
+        n for n in own_walk(body) if isinstance(n, ast.Call) and id(n) in sends
+    ]
     if not found:
         return False
     inside: set[int] = set()
     for call in found:
         for arg in [*call.args, *(k.value for k in call.keywords)]:
-            inside |= {id(n) for n in ast.walk(arg)}
+            inside |= {id(n) for n in walk(arg)}
     for call in _work_calls(ix, fn, body):
         if id(call) in sends or id(call) in inside:
             continue
@@ -1298,7 +1302,7 @@ def _produce_only(ix: ProjectIndex, fn: Function, body: Region) -> bool:
 def _handler_recovers(
     ix: ProjectIndex, fn: Function, h: ast.ExceptHandler, in_retry_loop: bool
 ) -> bool:
-    for node in walk(h.body):
+    for node in own_walk(h.body):
         if isinstance(node, ast.Raise):
             return True
         if isinstance(node, ast.Call) and _dlq_or_retry_call(ix, fn, node):
@@ -1313,7 +1317,7 @@ def _handler_recovers(
     if in_retry_loop and not isinstance(last, ast.Return | ast.Break):
         return True
     # a handler that does real work (fallback value, compensation) is not a silent drop
-    for node in walk(h.body):
+    for node in own_walk(h.body):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             return True
         if isinstance(node, ast.Break):
@@ -1405,7 +1409,7 @@ def _effectful(ix: ProjectIndex, fn: Function, depth: int) -> bool:
     """Does `fn` (or a project function it calls) write, insert or publish?"""
     if depth > 3:
         return False
-    for node in walk(fn.node.body):
+    for node in own_walk(fn.node.body):
         if not isinstance(node, ast.Call):
             continue
         if func_name(node) in {"execute", "commit", "flush"} or _side_effect(ix, fn, node, depth):
@@ -1430,10 +1434,10 @@ _GUARD_WORDS = re.compile(r"version|sequence|(^|_)seq(_|$)|offset|processed|last
 def _loaded_names(stmts: Region) -> set[str]:
     """Local names bound to a loaded record: `x = await repo.get(...)`, `x = res.scalar_one()`."""
     out: set[str] = set()
-    for node in walk(stmts):
+    for node in own_walk(stmts):
         if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             value = node.value
-            loaded = any(isinstance(n, ast.Await) for n in ast.walk(value)) or (
+            loaded = any(isinstance(n, ast.Await) for n in walk(value)) or (
                 isinstance(value, ast.Call) and func_name(value) in _READ_CALLS
             )
             if loaded:
@@ -1447,12 +1451,12 @@ def _relative_update(stmts: Region) -> ast.stmt | ast.Call | None:
     `update(T).values(n=T.n + 1)` — applying it twice gives another result."""
     loaded = _loaded_names(stmts)
     derived: dict[str, set[tuple[str, str]]] = {}  # local -> stored attributes it was read from
-    for node in walk(stmts):
+    for node in own_walk(stmts):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             tgt = node.targets[0]
             reads = {
                 (a.value.id, a.attr)
-                for a in ast.walk(node.value)
+                for a in walk(node.value)
                 if isinstance(a, ast.Attribute)
                 and isinstance(a.value, ast.Name)
                 and a.value.id in loaded
@@ -1479,7 +1483,7 @@ def _relative_update(stmts: Region) -> ast.stmt | ast.Call | None:
             for k in node.keywords:
                 if k.arg and any(
                     isinstance(a, ast.Attribute) and a.attr == k.arg
-                    for a in ast.walk(k.value)
+                    for a in walk(k.value)
                     if not isinstance(k.value, ast.Attribute)
                 ):
                     return node
@@ -1492,15 +1496,15 @@ def _persists(ix: ProjectIndex, fn: Function) -> bool:
         isinstance(n, ast.Call)
         and func_name(n) in _PERSIST_CALLS
         and not consumer_api_call(ix, fn, n)
-        for n in walk(fn.node.body)
+        for n in own_walk(fn.node.body)
     )
 
 
 def _state_guard(stmts: Region) -> bool:
     """A comparison against an event id, version or sequence before applying the event."""
-    for node in walk(stmts):
+    for node in own_walk(stmts):
         if isinstance(node, ast.Compare):
-            for sub in ast.walk(node):
+            for sub in walk(node):
                 name = (
                     sub.attr
                     if isinstance(sub, ast.Attribute)
@@ -1555,7 +1559,7 @@ def _lookup_guard(stmts: Region, tainted: set[str]) -> bool:
     if not tainted:
         return False
     looked_up: set[str] = set()
-    for node in walk(stmts):
+    for node in own_walk(stmts):
         if (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1
@@ -1582,7 +1586,7 @@ def _lookup_guard(stmts: Region, tainted: set[str]) -> bool:
 
 
 def _dedup_evidence(ix: ProjectIndex, fn: Function, stmts: Region, depth: int = 0) -> bool:
-    for node in walk(stmts):
+    for node in own_walk(stmts):
         if isinstance(node, ast.Call):
             name = func_name(node)
             if _DEDUP_CALL.search(name):
@@ -1611,15 +1615,13 @@ def _callee_upserts(ix: ProjectIndex, fn: Function, call: ast.Call, depth: int =
         return True
     return any(
         isinstance(n, ast.Call) and _callee_upserts(ix, callee, n, depth + 1)
-        for n in walk(callee.node.body)
+        for n in own_walk(callee.node.body)
     )
 
 
 def _unique_event_column(ix: ProjectIndex, call: ast.Call) -> bool:
     """The call stores an event-id-like field that an ORM model declares unique."""
-    keys = {
-        k.arg for sub in ast.walk(call) if isinstance(sub, ast.Call) for k in sub.keywords if k.arg
-    }
+    keys = {k.arg for sub in walk(call) if isinstance(sub, ast.Call) for k in sub.keywords if k.arg}
     keys = {k for k in keys if _EVENT_KEY.search(k)}
     if not keys:
         return False
@@ -1784,7 +1786,7 @@ class ConsumerIdempotency(Rule):
 
 def _validated(ix: ProjectIndex, fn: Function, name: str, depth: int = 0) -> bool:
     """Is the whole value `name` handed to a Pydantic model / TypeAdapter in `fn`?"""
-    for node in walk(fn.node.body):
+    for node in own_walk(fn.node.body):
         if not isinstance(node, ast.Call):
             continue
         direct = any(isinstance(a, ast.Name) and a.id == name for a in node.args)
@@ -1923,7 +1925,7 @@ class UnvalidatedMessage(Rule):
                 and deser is not None
                 and any(
                     isinstance(n, ast.Attribute | ast.Name) and (dotted(n) or "").endswith("loads")
-                    for n in ast.walk(deser)
+                    for n in walk(deser)
                 )
             ):
                 yield self.finding(
@@ -1956,7 +1958,7 @@ class UnvalidatedMessage(Rule):
                     and n.value is not None
                     and t.id in names_in(n.value)
                     and isinstance(n.value, ast.Name)
-                    for n in walk(fn.node.body)
+                    for n in own_walk(fn.node.body)
                 )
                 if returned:
                     return ConsumerReturnCheck.caller_validates(ix, step)
@@ -2107,7 +2109,7 @@ class NoCorrelationId(Rule):
         if names & _params(fn):
             return True  # passed in by the caller: cannot tell here
         texts: list[str] = []
-        for node in walk(fn.node.body):
+        for node in own_walk(fn.node.body):
             if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if any(names_in(t) & names for t in targets) and node.value is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from fastapi_review.index.callgraph import implementations
 from fastapi_review.index.kafka import CLIENT_CLASSES, KafkaClient, KafkaSend
+from fastapi_review.index.nodes import scope_walk, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import (
     Call,
@@ -150,13 +151,13 @@ def _sites(node: ast.AST, ctx: Site) -> Iterator[Site]:
         yield from _sites(child, here)
 
 
-def walk(stmts: list[ast.stmt]) -> Iterator[ast.AST]:
-    for s in sites(stmts):
-        yield s.node
+def own_walk(stmts: list[ast.stmt]) -> list[ast.AST]:
+    """Every node below `stmts`, not entering nested defs, classes or lambdas (kept)."""
+    return scope_walk(stmts)
 
 
 def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def mentions(node: ast.AST, names: set[str]) -> bool:
@@ -252,7 +253,7 @@ def _offloads_param(callee: Function) -> bool:
     if not params:
         return False
     name = params[0].arg
-    for n in ast.walk(callee.node):
+    for n in walk(callee.node):
         if not isinstance(n, ast.Call):
             continue
         ref = offloaded_ref(n)
@@ -336,7 +337,7 @@ def _target_names(t: ast.expr) -> set[str]:
 
 def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
     out: list[ConsumeLoop] = []
-    for node in walk(fn.node.body):
+    for node in own_walk(fn.node.body):
         if isinstance(node, ast.For | ast.AsyncFor):
             it = node.iter.value if isinstance(node.iter, ast.Await) else node.iter
             if consumer_like(ix, fn, it) or _fetch_call(ix, fn, it) is not None:
@@ -344,7 +345,7 @@ def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
         elif isinstance(node, ast.While):
             fetch: ast.Call | None = None
             messages: set[str] = set()
-            for sub in walk(node.body):
+            for sub in own_walk(node.body):
                 if isinstance(sub, ast.Assign | ast.AnnAssign) and sub.value is not None:
                     call = _fetch_call(ix, fn, sub.value)
                     if call is not None:
@@ -357,7 +358,7 @@ def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
             changed = True
             while changed:
                 changed = False
-                for sub in walk(node.body):
+                for sub in own_walk(node.body):
                     if isinstance(sub, ast.For | ast.AsyncFor) and mentions(sub.iter, messages):
                         new = _target_names(sub.target) - messages
                         if new:
@@ -365,7 +366,7 @@ def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
                             changed = True
             out.append(ConsumeLoop(fn, node, messages, fetch))
     # a for over the consumer nested in a polling while is one loop, the inner one
-    inner = {id(sub) for lp in out for sub in walk(lp.body)}
+    inner = {id(sub) for lp in out for sub in own_walk(lp.body)}
     return [lp for lp in out if id(lp.node) not in inner or isinstance(lp.node, ast.While)]
 
 
@@ -439,7 +440,7 @@ def propagate(stmts: Region, tainted: set[str]) -> set[str]:
     out = set(tainted)
     for _ in range(3):
         before = len(out)
-        for node in walk(stmts):
+        for node in own_walk(stmts):
             if isinstance(node, ast.Assign) and mentions(node.value, out):
                 for t in node.targets:
                     out |= names_in(t)
@@ -651,7 +652,7 @@ def confluent_config(ix: ProjectIndex, client: KafkaClient) -> dict[str, ast.exp
         else ix.modules[client.path].tree.body
     )
     found: ast.Dict | None = None
-    for sub in walk(scope):
+    for sub in own_walk(scope):
         if (
             isinstance(sub, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == arg.id for t in sub.targets)

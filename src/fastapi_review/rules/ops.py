@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.models import Finding, Severity
@@ -63,7 +64,7 @@ def _segments(path: str) -> list[str]:
 
 def _words(fn: Function) -> set[str]:
     out: set[str] = set()
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         text = ""
         if isinstance(node, ast.Name):
             text = node.id
@@ -88,7 +89,7 @@ def _reach(index: ProjectIndex, fn: Function, depth: int = 3) -> list[Function]:
         for f in frontier:
             targets = [c.target for c in f.calls]
             module = index.modules.get(f.path)
-            for node in ast.walk(f.node):
+            for node in walk(f.node):
                 if (
                     module is not None
                     and isinstance(node, ast.Call)
@@ -269,7 +270,7 @@ def _main_guard_lines(tree: ast.Module) -> set[int]:
             and isinstance(node.test.left, ast.Name)
             and node.test.left.id == "__name__"
         ):
-            for sub in ast.walk(node):
+            for sub in walk(node):
                 if hasattr(sub, "lineno"):
                     lines.add(sub.lineno)
     return lines
@@ -313,7 +314,7 @@ class PrintLogging(Rule):
             if any(q.split(".", 1)[0] in CLI_MODULES for q in module.imports.values()):
                 continue
             guarded = _main_guard_lines(module.tree)
-            for node in ast.walk(module.tree):
+            for node in walk(module.tree):
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Name)
@@ -343,7 +344,7 @@ LOG_LEVELS = {"debug", "info", "warning", "warn", "error", "exception", "critica
 
 def _log_calls(module: Module) -> Iterator[ast.Call]:
     """`logger.info(...)`, `log.error(...)`, `logging.warning(...)`, `self._logger.debug(...)`."""
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -383,7 +384,7 @@ def structured_logging(index: ProjectIndex) -> bool:
             continue  # alembic's env.py configures alembic's own logging (`fileConfig`)
         if any(q.split(".", 1)[0] in STRUCTURED_LOGGING for q in m.imports.values()):
             return True
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if isinstance(node, ast.ClassDef) and any(
                 (dotted(b) or "").endswith("Formatter") for b in node.bases
             ):
@@ -405,7 +406,7 @@ def _json_shaped_format(modules: list[Module]) -> tuple[str, int] | None:
     """`basicConfig(format='{"level": "%(levelname)s", ...}')` or a `Formatter` built on such
     a string: JSON lines by intent, made by hand."""
     for m in modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if not isinstance(node, ast.Call):
                 continue
             name = (dotted(node.func) or "").rsplit(".", 1)[-1]
@@ -550,7 +551,7 @@ class UnstructuredLogging(Rule):
             (
                 (m.path, node.lineno)
                 for m in modules
-                for node in ast.walk(m.tree)
+                for node in walk(m.tree)
                 if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("basicConfig")
             ),
             None,

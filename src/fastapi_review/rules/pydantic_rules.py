@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import dotted
 from fastapi_review.models import Finding
@@ -252,7 +253,7 @@ class PydanticV1Api(Rule):
                         )
         # v1-only names imported from pydantic
         for module in index.source_modules:
-            for node in ast.walk(module.tree):
+            for node in walk(module.tree):
                 if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
                     continue
                 for alias in node.names:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.symbols import Module, dotted
 from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context, Example, Rule
@@ -57,7 +58,7 @@ def non_production(module_path: str, class_name: str | None = None) -> bool:
 def _class_at(tree: ast.Module, line: int) -> str | None:
     """The innermost class that contains `line`."""
     found: str | None = None
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.ClassDef) and node.lineno <= line <= (
             node.end_lineno or node.lineno
         ):
@@ -100,7 +101,7 @@ def dsn_password(value: str) -> tuple[str, str, str] | None:
 
 def _docstring_ids(tree: ast.Module) -> set[int]:
     out: set[int] = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             out.add(id(node.value))
     return out
@@ -147,7 +148,7 @@ def _env_default(call: ast.Call) -> tuple[str, ast.Constant] | None:
 def _secret_assignments(module: Module) -> Iterator[tuple[str, ast.Constant]]:
     """(name, literal) for every `name = "..."`, `name: T = "..."`, `f(name="...")`,
     `{"name": "..."}` and `def f(name="...")` in a module."""
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             value = _unwrap_default(node.value)
@@ -275,7 +276,7 @@ class HardcodedSecret(Rule):
         for module in ctx.index.source_modules:
             docstrings = _docstring_ids(module.tree)
             reported: set[int] = set()
-            for node in ast.walk(module.tree):
+            for node in walk(module.tree):
                 if (
                     not isinstance(node, ast.Constant)
                     or not isinstance(node.value, str)
@@ -414,7 +415,7 @@ class InsecureConfig(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for module in ctx.index.source_modules:
-            for node in ast.walk(module.tree):
+            for node in walk(module.tree):
                 if not isinstance(node, ast.Call):
                     continue
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from fastapi_review.config import Config
 from fastapi_review.index.layers import layer_of
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Module, dotted
 from fastapi_review.index.tests import TestFunction
@@ -71,7 +72,7 @@ def _module_of(index: ProjectIndex, qname: str) -> Module | None:
 def _referenced_modules(index: ProjectIndex, tf: TestFunction) -> set[str]:
     """Paths of the project modules a test function uses (by imported name or call target)."""
     out: set[str] = set()
-    names = {n.id for n in ast.walk(tf.function.node) if isinstance(n, ast.Name)}
+    names = {n.id for n in walk(tf.function.node) if isinstance(n, ast.Name)}
     names |= set(tf.fixtures)
     for name in names:
         qual = tf.module.imports.get(name)
@@ -98,10 +99,10 @@ def _uses_client(tf: TestFunction) -> bool:
     if tf.http_calls:
         return True
     text = " ".join(tf.fixtures)
-    names = [dotted(n) or "" for n in ast.walk(tf.function.node) if isinstance(n, ast.expr)]
+    names = [dotted(n) or "" for n in walk(tf.function.node) if isinstance(n, ast.expr)]
     return any(c in name for name in names for c in CLIENTS) or (
         "client" in text
-        and any(isinstance(n, ast.Await | ast.Call) for n in ast.walk(tf.function.node))
+        and any(isinstance(n, ast.Await | ast.Call) for n in walk(tf.function.node))
         and any(
             isinstance(c.node.func, ast.Attribute)
             and c.node.func.attr in {"get", "post", "put", "patch", "delete"}
@@ -147,7 +148,7 @@ def _pytest_conf(index: ProjectIndex) -> tuple[str | None, set[str]]:
 def _has_assertion(index: ProjectIndex, tf: TestFunction, depth: int = 0) -> bool:
     if tf.asserts or tf.raises_checks or tf.mock_asserts:
         return True
-    for node in ast.walk(tf.function.node):
+    for node in walk(tf.function.node):
         if isinstance(node, ast.Call):
             name = dotted(node.func) or ""
             last = name.rsplit(".", 1)[-1]
@@ -161,9 +162,7 @@ def _has_assertion(index: ProjectIndex, tf: TestFunction, depth: int = 0) -> boo
     if depth == 0:
         for call in tf.function.calls:
             fn = index.function(call.target) if call.target else None
-            if fn is not None and any(
-                isinstance(n, ast.Assert | ast.Raise) for n in ast.walk(fn.node)
-            ):
+            if fn is not None and any(isinstance(n, ast.Assert | ast.Raise) for n in walk(fn.node)):
                 return True
     return False
 
@@ -492,7 +491,7 @@ class _Handler:
 def _exception_handlers(index: ProjectIndex) -> list[_Handler]:
     out: list[_Handler] = []
     for m in index.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
             if (

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi_review.index.kafka import KafkaClient
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.symbols import Function, dotted
 from fastapi_review.models import (
     CoverageMetrics,
@@ -142,7 +143,7 @@ def _client_options(env: Env, client: KafkaClient) -> tuple[dict[str, ast.expr],
         if isinstance(a, ast.Name) and client.function is not None:
             bound = [
                 n.value
-                for n in ast.walk(client.function.node)
+                for n in walk(client.function.node)
                 if isinstance(n, ast.Assign)
                 and any(isinstance(t, ast.Name) and t.id == a.id for t in n.targets)
                 and isinstance(n.value, ast.Dict)
@@ -330,13 +331,13 @@ def commit_after_processing(env: Env, req: Requirement) -> Outcome | None:
             return _unverified("the consumer's auto-commit setting is not known statically")
     # the commit must follow the processing in the consume loop
     for f in _consumer_functions(env):
-        for node in ast.walk(f.node):
+        for node in walk(f.node):
             if not isinstance(node, ast.For | ast.AsyncFor | ast.While):
                 continue
             calls = [
                 (n.lineno, ast.unparse(n.func))
                 for stmt in node.body
-                for n in ast.walk(stmt)
+                for n in walk(stmt)
                 if isinstance(n, ast.Call)
             ]
             commits = [ln for ln, name in calls if name.endswith(".commit")]
@@ -383,7 +384,7 @@ def _sends_to(env: Env, fn: Function, topics: set[str]) -> list[int]:
     if m is None:
         return []
     out: list[int] = []
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         if isinstance(node, ast.Call):
             args = [*node.args, *(k.value for k in node.keywords)]
             if any(env.facts.index.string_value(m, a) in topics for a in args):
@@ -432,7 +433,7 @@ def _relay_sites(env: Env) -> list[Site]:
     for f in env.facts.index.functions.values():
         if env.facts.index.modules[f.path].is_test:
             continue
-        uses = any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(f.node)) or any(
+        uses = any(isinstance(n, ast.Name) and n.id in names for n in walk(f.node)) or any(
             (c.target or "").rsplit(".", 1)[0] in names or "outbox" in (c.target or "").lower()
             for c in f.calls
         )
@@ -452,17 +453,17 @@ def _backoff_bases(env: Env, loops: list[Site]) -> set[float]:
         m = idx.modules.get(path)
         if m is None:
             continue
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if getattr(node, "lineno", None) != line or not isinstance(
                 node, ast.For | ast.AsyncFor | ast.While
             ):
                 continue
-            for call in ast.walk(node):
+            for call in walk(node):
                 if isinstance(call, ast.Call) and (dotted(call.func) or "").endswith("sleep"):
                     for a in call.args[:1]:
                         nums = [
                             ev.number(idx, m, x)
-                            for x in ast.walk(a)
+                            for x in walk(a)
                             if isinstance(x, ast.Attribute | ast.Name | ast.Constant)
                         ]
                         known = [n for n in nums if n is not None and n > 0]
@@ -477,7 +478,7 @@ def _loops_at(env: Env, loops: list[Site]) -> list[tuple[Site, ast.AST]]:
         m = env.facts.index.modules.get(path)
         if m is None:
             continue
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if getattr(node, "lineno", None) == line and isinstance(
                 node, ast.For | ast.AsyncFor | ast.While
             ):
@@ -492,10 +493,10 @@ def _unawaited_pauses(env: Env, loops: list[Site]) -> list[Site]:
     """
     out: list[Site] = []
     for (path, _line), loop in _loops_at(env, loops):
-        awaited = {id(n.value) for n in ast.walk(loop) if isinstance(n, ast.Await)}
+        awaited = {id(n.value) for n in walk(loop) if isinstance(n, ast.Await)}
         pauses = [
             c
-            for c in ast.walk(loop)
+            for c in walk(loop)
             if isinstance(c, ast.Call) and (dotted(c.func) or "").endswith("sleep")
         ]
         idle = [
@@ -570,7 +571,7 @@ def retry_then_dlq(env: Env, req: Requirement) -> Outcome | None:
     # no retry at all: where the failure is swallowed
     where: Site | None = None
     for f in fns:
-        for node in ast.walk(f.node):
+        for node in walk(f.node):
             if isinstance(node, ast.ExceptHandler) and (
                 node.type is None or ast.unparse(node.type) in {"Exception", "BaseException"}
             ):
@@ -651,13 +652,13 @@ def schema_validation(env: Env, req: Requirement) -> Outcome | None:
     if re.search(r"at once|straight|immediately|directly|without retr", req.text, re.I):
         rejected: list[Site] = []
         for f in fns:
-            for node in ast.walk(f.node):
+            for node in walk(f.node):
                 if (
                     isinstance(node, ast.ExceptHandler)
                     and node.type is not None
                     and re.search(r"ValidationError|ValueError|DecodeError", ast.unparse(node.type))
                 ):
-                    inner = [n for s in node.body for n in ast.walk(s) if isinstance(n, ast.Call)]
+                    inner = [n for s in node.body for n in walk(s) if isinstance(n, ast.Call)]
                     refs = [ast.unparse(n.func) for n in inner] + [
                         ast.unparse(a) for n in inner for a in n.args
                     ]
@@ -672,7 +673,7 @@ def schema_validation(env: Env, req: Requirement) -> Outcome | None:
 
 
 def _awaits_task(fn: ast.AST) -> bool:
-    for n in ast.walk(fn):
+    for n in walk(fn):
         if isinstance(n, ast.Await) and isinstance(n.value, ast.Name | ast.Attribute):
             return True
         if isinstance(n, ast.Call) and (dotted(n.func) or "").rsplit(".", 1)[-1] in {
@@ -689,7 +690,7 @@ def _awaits_task(fn: ast.AST) -> bool:
 def _cancels(fn: ast.AST) -> bool:
     return any(
         isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "cancel"
-        for n in ast.walk(fn)
+        for n in walk(fn)
     )
 
 
@@ -773,7 +774,7 @@ _DEDUP = re.compile(
 def _identifiers(fn: Function) -> list[tuple[str, int]]:
     """Names, attributes and called names of the function (not its strings or comments)."""
     out: list[tuple[str, int]] = []
-    for n in ast.walk(fn.node):
+    for n in walk(fn.node):
         if isinstance(n, ast.Name):
             out.append((n.id, n.lineno))
         elif isinstance(n, ast.Attribute):
@@ -787,14 +788,14 @@ def _early_return_guard(fn: Function) -> int | None:
     """`if row.x == x: return ...` (no raise): the stored state already holds the input."""
     args = fn.node.args
     params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - {"self", "cls"}
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         if not isinstance(node, ast.If) or not node.body:
             continue
         if not isinstance(node.body[-1], ast.Return) or any(
-            isinstance(n, ast.Raise) for s in node.body for n in ast.walk(s)
+            isinstance(n, ast.Raise) for s in node.body for n in walk(s)
         ):
             continue
-        for cmp in ast.walk(node.test):
+        for cmp in walk(node.test):
             if (
                 isinstance(cmp, ast.Compare)
                 and len(cmp.ops) == 1
@@ -851,12 +852,12 @@ def _named_table_guard(env: Env, req: Requirement) -> Site | None:
         m = index.modules.get(f.path)
         if m is None or m.is_test:
             continue
-        for node in ast.walk(f.node):
+        for node in walk(f.node):
             if (
                 not isinstance(node, ast.If)
                 or not node.body
                 or not isinstance(node.body[-1], ast.Return)
-                or any(isinstance(n, ast.Raise) for x in node.body for n in ast.walk(x))
+                or any(isinstance(n, ast.Raise) for x in node.body for n in walk(x))
             ):
                 continue
             test = ast.unparse(node.test).lower()
@@ -948,7 +949,7 @@ def error_leaks(env: Env, req: Requirement) -> Outcome | None:
         exc_arg = h.node.args.args[1].arg if len(h.node.args.args) >= 2 else "exc"
         # the text of the project's own exceptions is written for the client
         domain = (h.path, h.node.lineno) in env.facts.project_error_handlers
-        for node in ast.walk(h.node):
+        for node in walk(h.node):
             if domain and _plain_text_of(node, exc_arg):
                 excused.add((h.path, getattr(node, "lineno", h.node.lineno)))
                 continue
@@ -1515,7 +1516,7 @@ def ack_timeout(env: Env, req: Requirement) -> Outcome | None:
         mod = idx.modules.get(path)
         if mod is None:
             continue
-        for node in ast.walk(mod.tree):
+        for node in walk(mod.tree):
             if not isinstance(node, ast.Call):
                 continue
             name = (dotted(node.func) or "").rsplit(".", 1)[-1]
@@ -1532,7 +1533,7 @@ def ack_timeout(env: Env, req: Requirement) -> Outcome | None:
                         if isinstance(k, ast.Constant) and "timeout" in str(k.value)
                     ]
             for v in values:
-                for sub in ast.walk(v):
+                for sub in walk(v):
                     if isinstance(sub, ast.expr):
                         num = ev.number(idx, mod, sub)
                         if (num is not None and abs(num - want) < 1e-9) or (
@@ -1740,7 +1741,7 @@ def consumer_group(env: Env, req: Requirement) -> Outcome | None:
 def _content_keys(fn: Function) -> list[tuple[set[str], int]]:
     """The keys of the dict bodies a handler answers with (`JSONResponse(content={...})`)."""
     out: list[tuple[set[str], int]] = []
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         if not isinstance(node, ast.Call):
             continue
         body = next((k.value for k in node.keywords if k.arg == "content"), None)

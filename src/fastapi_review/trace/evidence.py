@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.trace.facts import Facts, Site
@@ -106,7 +107,7 @@ def function_refs(fn: Function) -> Iterator[tuple[str, ast.expr, int]]:
 def _own_nodes(fn: Function) -> Iterator[ast.AST]:
     """The nodes of the function body, nested functions included."""
     for stmt in fn.node.body:
-        yield from ast.walk(stmt)
+        yield from walk(stmt)
 
 
 @dataclass
@@ -183,7 +184,7 @@ def send_functions(facts: Facts) -> set[str]:
 def _header_items(index: ProjectIndex, m: Module, expr: ast.AST) -> list[tuple[str, int]]:
     """Header names in a display: [("name", v), ...] or {"name": v}."""
     out: list[tuple[str, int]] = []
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, ast.Tuple) and len(node.elts) == 2:
             name = _str_of(index, m, node.elts[0])
             if name:
@@ -216,7 +217,7 @@ def _collect_headers(
         return
     for name, line in _header_items(index, m, expr):
         out.setdefault(name, (fn.path, line))
-    names = {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+    names = {n.id for n in walk(expr) if isinstance(n, ast.Name)}
     # `headers=row.headers` of an ORM row: the headers stored on that row elsewhere
     if isinstance(expr, ast.Attribute):
         for orm in index.orm_models.values():
@@ -265,7 +266,7 @@ def _collect_headers(
                 continue
             for hn, hl in _header_items(index, m, value):
                 out.setdefault(hn, (fn.path, hl))
-            new = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} - names
+            new = {n.id for n in walk(value) if isinstance(n, ast.Name)} - names
             if new:
                 names |= new
                 changed = True
@@ -312,7 +313,7 @@ def http_header_uses(facts: Facts, header: str) -> tuple[list[Site], list[Site]]
     reads: list[Site] = []
     writes: list[Site] = []
     for m in index.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
                 recv = ast.unparse(node.func.value).lower()
                 name = _str_of(index, m, node.args[0])
@@ -356,7 +357,7 @@ def log_context_bindings(facts: Facts) -> list[tuple[Site, set[str]]]:
     """`structlog.contextvars.bind_contextvars(x=...)` / `logger.bind(x=...)` and their keys."""
     out: list[tuple[Site, set[str]]] = []
     for m in facts.index.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -381,9 +382,9 @@ def json_logging_sites(facts: Facts) -> list[Site]:
             n
             for stmt in m.tree.body
             if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-            for n in ast.walk(stmt)
+            for n in walk(stmt)
         ]
-        scopes: list[list[ast.AST]] = [list(ast.walk(f.node)) for f in m.functions] + [top]
+        scopes: list[list[ast.AST]] = [list(walk(f.node)) for f in m.functions] + [top]
         for nodes in scopes:
             renderer = next(
                 (
@@ -458,7 +459,7 @@ def exception_statuses(facts: Facts) -> dict[str, tuple[int, Site]]:
                 break
     # {ExcClass: status} mappings and handlers answering with a fixed status
     for m in index.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if isinstance(node, ast.Dict):
                 for k, v in zip(node.keys, node.values, strict=True):
                     if k is None:
@@ -470,7 +471,7 @@ def exception_statuses(facts: Facts) -> dict[str, tuple[int, Site]]:
     for h, exc_fq in exception_handler_classes(facts):
         codes = {
             status_code(kw(n, "status_code"))
-            for n in ast.walk(h.node)
+            for n in walk(h.node)
             if isinstance(n, ast.Call) and kw(n, "status_code") is not None
         } - {None}
         if exc_fq and len(codes) == 1 and exc_fq not in out:
@@ -479,9 +480,9 @@ def exception_statuses(facts: Facts) -> dict[str, tuple[int, Site]]:
                 out[exc_fq] = (code, (h.path, h.line))
     # except E: raise HTTPException(status_code=N)
     for m in index.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if isinstance(node, ast.ExceptHandler) and node.type is not None:
-                for r in (n for s in node.body for n in ast.walk(s)):
+                for r in (n for s in node.body for n in walk(s)):
                     if isinstance(r, ast.Raise) and isinstance(r.exc, ast.Call):
                         code = status_code(kw(r.exc, "status_code")) or (
                             status_code(r.exc.args[0]) if r.exc.args else None
@@ -521,7 +522,7 @@ def exception_handler_classes(facts: Facts) -> list[tuple[Function, str | None]]
                     and dec.args
                 ):
                     out.append((fn, _resolve_class(index, m, dotted(dec.args[0]))))
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -610,15 +611,15 @@ def retry_loops(facts: Facts, paths: set[str] | None = None) -> list[Site]:
         if paths is not None and m.path not in paths:
             continue
         pauses = _pausing_calls(facts, m)
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if isinstance(node, ast.For | ast.AsyncFor | ast.While):
-                for t in (n for s in node.body for n in ast.walk(s)):
+                for t in (n for s in node.body for n in walk(s)):
                     if isinstance(t, ast.Try) and any(
                         isinstance(c, ast.Call)
                         and ((dotted(c.func) or "").endswith("sleep") or id(c) in pauses)
                         for h in t.handlers
                         for s in h.body
-                        for c in ast.walk(s)
+                        for c in walk(s)
                     ):
                         out.append((m.path, node.lineno))
                         break
@@ -627,7 +628,7 @@ def retry_loops(facts: Facts, paths: set[str] | None = None) -> list[Site]:
                         and any(
                             isinstance(c, ast.Call) and (dotted(c.func) or "").endswith("sleep")
                             for s in node.body
-                            for c in ast.walk(s)
+                            for c in walk(s)
                         )
                         and t.handlers
                     ):

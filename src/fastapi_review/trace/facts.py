@@ -10,6 +10,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import Route
 from fastapi_review.index.symbols import Function, Module
@@ -103,7 +104,7 @@ class Facts:
 def build_facts(index: ProjectIndex) -> Facts:
     facts = Facts(index=index)
     for m in index.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
@@ -154,7 +155,7 @@ def read_attributes(facts: Facts) -> set[str]:
         return got
     out: set[str] = set()
     for m in facts.index.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
                 out.add(node.attr)
             elif isinstance(node, ast.Call) and ast.unparse(node.func) == "getattr":
@@ -183,7 +184,7 @@ def _opaque_consumers(facts: Facts) -> None:
             continue
         used = any(
             isinstance(node, ast.Name) and node.id in local and isinstance(node.ctx, ast.Load)
-            for node in ast.walk(m.tree)
+            for node in walk(m.tree)
         )
         if used:
             facts.consumer_modules.add(m.path)
@@ -201,13 +202,13 @@ def _consumer_dispatch(facts: Facts) -> None:
         if not mentions_consumer:
             continue
         for fn in m.functions:
-            for node in ast.walk(fn.node):
+            for node in walk(fn.node):
                 if isinstance(node, ast.If):
                     topics = _topics_in_test(index, m, node.test)
                     if not topics:
                         continue
                     for sub in node.body:
-                        for call in ast.walk(sub):
+                        for call in walk(sub):
                             if isinstance(call, ast.Call):
                                 target = next((c.target for c in fn.calls if c.node is call), None)
                                 callee = index.function(target)
@@ -229,7 +230,7 @@ def _consumer_dispatch(facts: Facts) -> None:
 
 def _topics_in_test(index: ProjectIndex, m: Module, test: ast.expr) -> list[str]:
     out: list[str] = []
-    for node in ast.walk(test):
+    for node in walk(test):
         if isinstance(node, ast.Compare):
             for side in [node.left, *node.comparators]:
                 v = index.string_value(m, side)
@@ -251,7 +252,7 @@ def _exception_handlers(facts: Facts) -> None:
                     facts.exception_handlers.append(fn)
                     if dec.args and _project_class(index, m, dec.args[0]):
                         facts.project_error_handlers.add((fn.path, fn.node.lineno))
-        calls = [n for n in ast.walk(m.tree) if isinstance(n, ast.Call)]
+        calls = [n for n in walk(m.tree) if isinstance(n, ast.Call)]
         for call in calls:
             func = call.func
             if not (

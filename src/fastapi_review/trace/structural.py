@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi_review.index.data import PydanticModel
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.routes import Route
 from fastapi_review.models import Requirement, RequirementStatus
 from fastapi_review.trace.facts import (
@@ -261,7 +262,7 @@ def _raw_body(route: Route, facts: Facts | None = None) -> str | None:
             return f"a raw `{raw.annotation}`"
         return None
     if any(p.kind == "request" for p in route.params):
-        for node in ast.walk(route.function.node):
+        for node in walk(route.function.node):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)

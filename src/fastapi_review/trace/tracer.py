@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.symbols import Module
 from fastapi_review.models import (
     CoverageMetrics,
@@ -554,7 +555,7 @@ def _parts(identifier: str) -> set[str]:
 def _guard_words(node: ast.If, m: Module) -> tuple[set[str], set[str], str | None]:
     """(exact identifiers, word stems) of an `if` test, and the exception class it raises."""
     exact: set[str] = set()
-    for n in ast.walk(node.test):
+    for n in walk(node.test):
         if isinstance(n, ast.Name):
             exact.add(n.id)
         elif isinstance(n, ast.Attribute):
@@ -565,7 +566,7 @@ def _guard_words(node: ast.If, m: Module) -> tuple[set[str], set[str], str | Non
         (
             n.exc
             for stmt in node.body
-            for n in ast.walk(stmt)
+            for n in walk(stmt)
             if isinstance(n, ast.Raise) and n.exc is not None
         ),
         None,
@@ -603,7 +604,7 @@ def _rule_evidence(facts: Facts, req: Requirement) -> Outcome | None:
     }
     best: tuple[int, str, int, str] | None = None  # (score, path, line, exception)
     for m in facts.index.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if not isinstance(node, ast.If):
                 continue
             exact, stems, exc = _guard_words(node, m)
@@ -649,7 +650,7 @@ def _compares(test: ast.expr) -> bool:
     return any(
         isinstance(n, ast.Compare)
         and any(isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in n.ops)
-        for n in ast.walk(test)
+        for n in walk(test)
     )
 
 
@@ -663,7 +664,7 @@ def _cleared_fields(
     if not fields:
         return None
     for m in facts.index.source_modules:
-        for node in ast.walk(m.tree):
+        for node in walk(m.tree):
             if not isinstance(node, ast.If):
                 continue
             cleared = {
