@@ -21,6 +21,22 @@ _SPAN = "_fr_span"
 
 NodeT = typing.TypeVar("NodeT", bound=ast.AST)
 
+# fields that never hold a node of the tree: names and flags, and the operator and
+# context singletons (one shared `Load()` for every name: not part of any tree)
+_NOT_CHILDREN = frozenset(
+    {"op", "ops", "ctx", "id", "attr", "arg", "name", "asname", "module", "level"}
+    | {"type_comment", "kind", "conversion", "is_async"}
+)
+_child_fields: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _fields_for(t: type[ast.AST]) -> tuple[str, ...]:
+    names = tuple(f for f in t._fields if f not in _NOT_CHILDREN)
+    if t is ast.Constant or t is ast.MatchSingleton:
+        names = ()
+    _child_fields[t] = names
+    return names
+
 
 class Flat:
     """The nodes of one tree in depth-first source order, and per concrete type."""
@@ -30,46 +46,50 @@ class Flat:
     def __init__(self, tree: ast.AST) -> None:
         nodes: list[ast.AST] = []
         parents: list[int] = []
+        inner: list[int] = []  # positions of the nodes that have children
+        by_type: dict[type[ast.AST], list[ast.AST]] = {}
+        positions: dict[type[ast.AST], list[int]] = {}
         stack: list[tuple[ast.AST, int]] = [(tree, -1)]
         pop, push = stack.pop, stack.append
-        append_node, append_parent = nodes.append, parents.append
-        AST, lst = ast.AST, list
+        AST, lst, fields_of = ast.AST, list, _child_fields
         while stack:
             node, parent = pop()
             here = len(nodes)
-            append_node(node)
-            append_parent(parent)
+            nodes.append(node)
+            parents.append(parent)
+            t = type(node)
+            bucket = by_type.get(t)
+            if bucket is None:
+                by_type[t] = [node]
+                positions[t] = [here]
+            else:
+                bucket.append(node)
+                positions[t].append(here)
             children: list[ast.AST] = []
-            for name in node._fields:
+            names = fields_of.get(t)
+            if names is None:
+                names = _fields_for(t)
+            for name in names:
                 value = getattr(node, name, None)
-                if isinstance(value, AST):
-                    if value._fields or value.__dict__:  # not a shared Load()/Store()
-                        children.append(value)
-                elif type(value) is lst:
+                if value is None:
+                    continue
+                if type(value) is lst:
                     for item in value:
                         if isinstance(item, AST):
                             children.append(item)
-            for child in reversed(children):
-                push((child, here))
+                elif isinstance(value, AST):
+                    children.append(value)
+            if children:
+                inner.append(here)
+                for child in reversed(children):
+                    push((child, here))
         ends = list(range(1, len(nodes) + 1))
         for i in range(len(nodes) - 1, 0, -1):
             p = parents[i]
             if ends[i] > ends[p]:
                 ends[p] = ends[i]
-        by_type: dict[type[ast.AST], list[ast.AST]] = {}
-        positions: dict[type[ast.AST], list[int]] = {}
-        for i, node in enumerate(nodes):
-            t = type(node)
-            bucket = by_type.get(t)
-            if bucket is None:
-                by_type[t] = [node]
-                positions[t] = [i]
-            else:
-                bucket.append(node)
-                positions[t].append(i)
-            end = ends[i]
-            if end > i + 1:
-                setattr(node, _SPAN, (self, i, end))
+        for i in inner:
+            setattr(nodes[i], _SPAN, (self, i, ends[i]))
         setattr(tree, _SPAN, (self, 0, len(nodes)))
         self.nodes = nodes
         self.by_type = by_type
@@ -127,6 +147,36 @@ def flatten(tree: ast.AST) -> Flat:
     return Flat(tree)
 
 
+def _has_children(node: ast.AST) -> bool:
+    names = _child_fields.get(type(node))
+    if names is None:
+        names = _fields_for(type(node))
+    for name in names:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST) or (type(value) is list and value):
+            return True
+    return False
+
+
+def _side_span(node: ast.AST) -> tuple[Flat, int, int] | None:
+    """The span of a node outside every flattened tree, flattening it on the side; None
+    for a leaf (a leaf of a flattened tree has no span either, and needs none)."""
+    if not _has_children(node):
+        return None
+    flat = Flat(node)
+    return flat, 0, len(flat.nodes)
+
+
+def has_span(node: ast.AST) -> bool:
+    return _SPAN in node.__dict__
+
+
+def span_of(node: ast.AST) -> tuple[int, int]:
+    """Where `node` and its subtree lie in its tree's flat list (`node` must have children)."""
+    _, start, end = node.__dict__[_SPAN]
+    return start, end
+
+
 def _kinds(kind: object) -> list[type[ast.AST]]:
     if isinstance(kind, types.UnionType):
         return [k for arg in typing.get_args(kind) for k in _kinds(arg)]
@@ -147,15 +197,10 @@ def walk(node: ast.AST, kind: object = None, *more: object) -> list[typing.Any]:
     `kind` may be a node class (abstract ones like `ast.stmt` included), a union
     (`ast.FunctionDef | ast.AsyncFunctionDef`) or a tuple; several may be given.
     """
-    span = node.__dict__.get(_SPAN)
-    if span is None:
-        if not node._fields:
-            return [node] if kind is None or isinstance(node, tuple(_all(kind, more))) else []
-        span = (Flat(node), 0, None)
-        flat, start = span[0], 0
-        end = len(flat.nodes)
-    else:
-        flat, start, end = span
+    span = node.__dict__.get(_SPAN) or _side_span(node)
+    if span is None:  # a leaf
+        return [node] if kind is None or isinstance(node, tuple(_all(kind, more))) else []
+    flat, start, end = span
     if kind is None:
         return flat.nodes[start:end]
     if not more and isinstance(kind, type):
@@ -187,22 +232,21 @@ def scope_walk(
 ) -> list[typing.Any]:
     """The nodes of `stmts` and under them, not entering nested `scopes`, in source order.
 
-    A nested scope node itself is kept when `keep_scopes` (its body is not); the
-    statements given are walked even when they are scopes themselves. With `kind`, only
-    nodes of that kind (as in `walk`).
+    A nested scope node itself is kept when `keep_scopes` (its body is not), also when
+    it is one of `stmts`. With `kind`, only nodes of that kind (as in `walk`).
     """
     out: list[typing.Any] = []
     kinds = None if kind is None else _kinds(kind)
     for stmt in stmts:
-        span = stmt.__dict__.get(_SPAN)
-        if span is None:
-            if stmt._fields:
-                flatten(stmt)
-                span = stmt.__dict__.get(_SPAN)
-            if span is None:  # a leaf
-                if kinds is None or isinstance(stmt, tuple(kinds)):
-                    out.append(stmt)
-                continue
+        if isinstance(stmt, scopes):
+            if keep_scopes and (kinds is None or isinstance(stmt, tuple(kinds))):
+                out.append(stmt)
+            continue
+        span = stmt.__dict__.get(_SPAN) or _side_span(stmt)
+        if span is None:  # a leaf
+            if kinds is None or isinstance(stmt, tuple(kinds)):
+                out.append(stmt)
+            continue
         flat, start, end = span
         lo = start
         for inner in flat.of_types(scopes, start + 1, end):

@@ -6,7 +6,7 @@ import ast
 import typing
 from dataclasses import dataclass, field
 
-from fastapi_review.index.nodes import Flat, flatten, walk
+from fastapi_review.index.nodes import Flat, flatten, has_span, scope_walk, span_of, walk
 
 OFFLOADERS = {
     "asyncio.to_thread",
@@ -267,16 +267,20 @@ def collect_constants(module: Module) -> None:
                     module.assigned_calls[t.id] = target
 
 
-class _FunctionScanner(ast.NodeVisitor):
-    """Collects the calls of one function body, not descending into nested defs/classes."""
+_SCANNED = (ast.Await, ast.Assign, ast.AnnAssign, ast.With, ast.AsyncWith, ast.Call)
+
+
+class _FunctionScanner:
+    """Collects the calls of one function body, not descending into nested defs/classes.
+
+    One pass over the body's nodes of the scanned kinds, in source order (a node before
+    its children), from the module's flattened tree.
+    """
 
     def __init__(self, index_resolver: Resolver, fn: Function, cls: ClassInfo | None) -> None:
         self.r = index_resolver
         self.fn = fn
         self.cls = cls
-        self.await_depth = 0
-        self.offload_depth = 0
-        self._awaited: set[int] = set()
 
     def scan(self) -> None:
         node = self.fn.node
@@ -285,22 +289,34 @@ class _FunctionScanner(ast.NodeVisitor):
                 t = self.r.annotation_type(arg.annotation)
                 if t:
                     self.fn.local_types[arg.arg] = t
-        for stmt in node.body:
-            self.visit(stmt)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        return
-
-    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-        return
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        return
-
-    def visit_Await(self, node: ast.Await) -> None:
-        if isinstance(node.value, ast.Call):
-            self._awaited.add(id(node.value))
-        self.generic_visit(node)
+        awaited: set[int] = set()
+        offload: list[tuple[int, int]] = []  # argument spans of the enclosing offloader calls
+        for sub in scope_walk(node.body, _SCANNED, scopes=_DEF_TYPES, keep_scopes=False):
+            if isinstance(sub, ast.Call):
+                pos = span_of(sub)[0]
+                while offload and offload[-1][1] <= pos:
+                    offload.pop()
+                self._call(sub, awaited, any(a <= pos for a, _ in offload))
+                if self._is_offloader(sub, self.fn.calls[-1].target):
+                    func_end = span_of(sub.func)[1] if has_span(sub.func) else pos + 2
+                    offload.append((func_end, span_of(sub)[1]))
+            elif isinstance(sub, ast.Await):
+                if isinstance(sub.value, ast.Call):
+                    awaited.add(id(sub.value))
+            elif isinstance(sub, ast.Assign):
+                for target in sub.targets:
+                    self._bind(target, sub.value)
+            elif isinstance(sub, ast.AnnAssign):
+                if isinstance(sub.target, ast.Name):
+                    ann = self.r.annotation_type(sub.annotation)
+                    if ann:
+                        self.fn.local_types[sub.target.id] = ann
+                    elif sub.value is not None:
+                        self._bind(sub.target, sub.value)
+            else:
+                for item in typing.cast(ast.With | ast.AsyncWith, sub).items:
+                    if item.optional_vars is not None:
+                        self._bind(item.optional_vars, item.context_expr)
 
     def _bind(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -310,54 +326,18 @@ class _FunctionScanner(ast.NodeVisitor):
             elif target.id in self.fn.local_types:
                 del self.fn.local_types[target.id]
 
-    def visit_Assign(self, node: ast.Assign) -> None:
-        for t in node.targets:
-            self._bind(t, node.value)
-        self.generic_visit(node)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if isinstance(node.target, ast.Name):
-            t = self.r.annotation_type(node.annotation)
-            if t:
-                self.fn.local_types[node.target.id] = t
-            elif node.value is not None:
-                self._bind(node.target, node.value)
-        self.generic_visit(node)
-
-    def _visit_with(self, node: ast.With | ast.AsyncWith) -> None:
-        for item in node.items:
-            if item.optional_vars is not None:
-                self._bind(item.optional_vars, item.context_expr)
-        self.generic_visit(node)
-
-    def visit_With(self, node: ast.With) -> None:
-        self._visit_with(node)
-
-    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
-        self._visit_with(node)
-
-    def visit_Call(self, node: ast.Call) -> None:
+    def _call(self, node: ast.Call, awaited: set[int], offloaded: bool) -> None:
         target = self.r.callee(node.func, self.fn, self.cls)
-        offloader = self._is_offloader(node, target)
         self.fn.calls.append(
             Call(
                 node=node,
                 target=target,
                 text=call_chain_text(node.func),
                 line=node.lineno,
-                awaited=id(node) in self._awaited,
-                offloaded=self.offload_depth > 0,
+                awaited=id(node) in awaited,
+                offloaded=offloaded,
             )
         )
-        self.visit(node.func)
-        if offloader:
-            self.offload_depth += 1
-        for a in node.args:
-            self.visit(a)
-        for k in node.keywords:
-            self.visit(k.value)
-        if offloader:
-            self.offload_depth -= 1
 
     @staticmethod
     def _is_offloader(node: ast.Call, target: str | None) -> bool:
