@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import children, scope_walk, walk
 from fastapi_review.index.symbols import (
     Call,
     ClassInfo,
@@ -131,16 +131,7 @@ class CallGraph:
         key = id(fn.node)
         got = self._nodes.get(key)
         if got is None:
-            got = []
-            stack: list[ast.AST] = list(fn.node.body)
-            while stack:
-                cur = stack.pop()
-                if isinstance(
-                    cur, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
-                ):
-                    continue
-                got.append(cur)
-                stack.extend(ast.iter_child_nodes(cur))
+            got = scope_walk(fn.node.body, keep_scopes=False)
             self._nodes[key] = got
         return got
 
@@ -512,7 +503,7 @@ class CallGraph:
                 out.add(sub.id)
             elif isinstance(sub, ast.Nonlocal | ast.Global):
                 out.difference_update(sub.names)
-            for child in ast.iter_child_nodes(sub):
+            for child in children(sub):
                 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                     out.add(child.name)
         return out

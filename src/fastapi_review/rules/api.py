@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
+from fastapi_review.index.nodes import scope_walk
 from fastapi_review.index.routes import Route
 from fastapi_review.models import Finding
 from fastapi_review.rules.base import Context, Example, Rule
@@ -175,15 +176,12 @@ def _request_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return out
 
 
-def own_nodes(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
+def own_nodes(fn: ast.FunctionDef | ast.AsyncFunctionDef, kind: object = None) -> list[ast.AST]:
     """Nodes of a function body, not descending into nested functions or classes."""
-    stack: list[ast.AST] = list(fn.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                stack.append(child)
+    return scope_walk(fn.body, kind, scopes=_DEFS, keep_scopes=False)
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _mentions_status(fn: ast.FunctionDef | ast.AsyncFunctionDef, code: int) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from fastapi_review.index.callgraph import CallGraph, Edge, call_graph, qualified_call
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import own_nodes, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import Route
 from fastapi_review.index.symbols import Call, Function, dotted
@@ -991,16 +991,6 @@ def _plain_dependency(graph: CallGraph, fn: Function) -> bool:
     return any(e.kind == "depends" for e in graph.callers(fn))
 
 
-def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    stack = list(ast.iter_child_nodes(node))
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        yield cur
-        stack.extend(ast.iter_child_nodes(cur))
-
-
 def _mentions(expr: ast.expr | None, var: str) -> bool:
     """`var` itself, or inside a tuple/list/dict/set display (not any sub-expression)."""
     if expr is None:
@@ -1047,7 +1037,7 @@ def _is_managed(
     returned_ok: bool = True,
 ) -> bool:
     wrappers = wrappers or {}
-    for sub in _own_nodes(fn_node):
+    for sub in own_nodes(fn_node):
         if isinstance(sub, ast.AsyncWith | ast.With):
             if any(_mentions(item.context_expr, var) for item in sub.items):
                 return True

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from fastapi_review.index.callgraph import CallGraph, call_graph, qualified_call
 from fastapi_review.index.data import OrmModel
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import own_nodes, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Call, Function, Module, dotted
 from fastapi_review.models import Finding
@@ -60,16 +60,6 @@ def _orm_by_expr(
         return None
     cls = index.class_(name)
     return index.orm_models.get(cls.fqname) if cls is not None else None
-
-
-def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    stack = list(ast.iter_child_nodes(node))
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        yield cur
-        stack.extend(ast.iter_child_nodes(cur))
 
 
 def _call_name(node: ast.Call) -> str:
@@ -681,7 +671,7 @@ class QueryInLoop(Rule):
             (
                 n
                 for stmt in loop.body
-                for n in [stmt, *_own_nodes(stmt)]
+                for n in [stmt, *own_nodes(stmt)]
                 if isinstance(n, ast.Await) and isinstance(n.value, ast.Call)
             ),
             key=lambda n: (n.lineno, n.col_offset),

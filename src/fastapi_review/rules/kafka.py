@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from fastapi_review.index.callgraph import is_stub
 from fastapi_review.index.kafka import KafkaClient, KafkaSend, client_class
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import children, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, dotted
 from fastapi_review.models import Finding, Severity
@@ -60,7 +60,7 @@ from fastapi_review.rules.kafka_flow import (
 def _parents(root: ast.AST) -> dict[int, ast.AST]:
     out: dict[int, ast.AST] = {}
     for node in walk(root):
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             out[id(child)] = node
     return out
 
