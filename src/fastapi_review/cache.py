@@ -33,6 +33,7 @@ from fastapi_review.index.project import ProjectIndex, build_index
 from fastapi_review.models import Finding, SkippedFile, TracedRequirement
 from fastapi_review.rules.base import Context
 from fastapi_review.rules.engine import RuleRun, run_rules
+from fastapi_review.runtime import fewer_gc_passes
 from fastapi_review.workspace import Workspace
 
 FORMAT = 1
@@ -251,6 +252,11 @@ def static_phase(ws: Workspace, use_cache: bool = True) -> StaticResult:
     The same steps, in the same order, as `pipeline.run_review` minus the gates (no
     coverage, no tool findings); used by the benchmark and by tests.
     """
+    with fewer_gc_passes():
+        return _static_phase(ws, use_cache)
+
+
+def _static_phase(ws: Workspace, use_cache: bool) -> StaticResult:
     from fastapi_review.design import read_design
     from fastapi_review.trace import trace_requirements
 

@@ -21,6 +21,7 @@ from fastapi_review.index.project import ProjectIndex, build_index
 from fastapi_review.models import ChangeInfo, GateResult, Review, TracedRequirement
 from fastapi_review.probes import GATES, GateRun, dedupe, run_gates
 from fastapi_review.rules.base import Context
+from fastapi_review.runtime import fewer_gc_passes
 from fastapi_review.suppressions import apply_suppressions
 from fastapi_review.trace import TraceResult, trace_requirements
 from fastapi_review.verdict import decide
@@ -81,6 +82,11 @@ def run_review(
     ws: Workspace, progress: Progress = _noop, gates: Iterable[str] | None = None
 ) -> Review:
     """`gates`: the names of the gates to run (None: every gate)."""
+    with fewer_gc_passes():
+        return _run_review(ws, progress, gates)
+
+
+def _run_review(ws: Workspace, progress: Progress, gates: Iterable[str] | None) -> Review:
     timings: dict[str, float] = {}
     notes: list[str] = []
 

@@ -51,7 +51,7 @@ class Flat:
         positions: dict[type[ast.AST], list[int]] = {}
         stack: list[tuple[ast.AST, int]] = [(tree, -1)]
         pop, push = stack.pop, stack.append
-        AST, lst, fields_of = ast.AST, list, _child_fields
+        AST, lst, fields_of, stmt = ast.AST, list, _child_fields, ast.stmt
         while stack:
             node, parent = pop()
             here = len(nodes)
@@ -79,7 +79,7 @@ class Flat:
                             children.append(item)
                 elif isinstance(value, AST):
                     children.append(value)
-            if children:
+            if children or isinstance(node, stmt):
                 inner.append(here)
                 for child in reversed(children):
                     push((child, here))
@@ -88,50 +88,70 @@ class Flat:
             p = parents[i]
             if ends[i] > ends[p]:
                 ends[p] = ends[i]
-        for i in inner:
+        for i in inner:  # nodes with children, and every statement
             setattr(nodes[i], _SPAN, (self, i, ends[i]))
         setattr(tree, _SPAN, (self, 0, len(nodes)))
         self.nodes = nodes
         self.by_type = by_type
         self.positions = positions
-        self._subtypes: dict[type[ast.AST], list[type[ast.AST]]] = {}
-
-    def concrete(self, kind: type[ast.AST]) -> list[type[ast.AST]]:
-        """The node types present in this tree that are `kind` or derive from it."""
-        found = self._subtypes.get(kind)
-        if found is None:
-            found = [t for t in self.by_type if issubclass(t, kind)]
-            self._subtypes[kind] = found
-        return found
 
     def of_type(self, kind: type[ast.AST], start: int, end: int) -> list[ast.AST]:
-        kinds = self.concrete(kind)
+        kinds = _concrete(kind)
         if len(kinds) == 1:
-            return self._slice(kinds[0], start, end)
+            pos = self.positions.get(kind)
+            if pos is None:
+                return []
+            return self.by_type[kind][bisect_left(pos, start) : bisect_left(pos, end)]
         return self._merged(kinds, start, end)
 
     def of_types(self, kinds: Iterable[type[ast.AST]], start: int, end: int) -> list[ast.AST]:
         concrete: list[type[ast.AST]] = []
         for kind in kinds:
-            concrete.extend(t for t in self.concrete(kind) if t not in concrete)
-        if len(concrete) == 1:
-            return self._slice(concrete[0], start, end)
+            concrete.extend(t for t in _concrete(kind) if t not in concrete)
         return self._merged(concrete, start, end)
 
-    def _slice(self, kind: type[ast.AST], start: int, end: int) -> list[ast.AST]:
-        pos = self.positions.get(kind)
-        if pos is None:
-            return []
-        return self.by_type[kind][bisect_left(pos, start) : bisect_left(pos, end)]
-
     def _merged(self, kinds: list[type[ast.AST]], start: int, end: int) -> list[ast.AST]:
-        pairs: list[tuple[int, ast.AST]] = []
+        cuts: list[tuple[type[ast.AST], int, int]] = []
+        found = 0
         for kind in kinds:
-            pos = self.positions[kind]
+            pos = self.positions.get(kind)
+            if pos is None:
+                continue
             lo, hi = bisect_left(pos, start), bisect_left(pos, end)
-            pairs.extend(zip(pos[lo:hi], self.by_type[kind][lo:hi], strict=True))
+            if hi > lo:
+                cuts.append((kind, lo, hi))
+                found += hi - lo
+        if not cuts:
+            return []
+        if len(cuts) == 1:
+            kind, lo, hi = cuts[0]
+            return self.by_type[kind][lo:hi]
+        if found * 6 > end - start:  # dense: filter the slice
+            wanted = {kind for kind, _, _ in cuts}
+            return [n for n in self.nodes[start:end] if type(n) in wanted]
+        pairs: list[tuple[int, ast.AST]] = []
+        for kind, lo, hi in cuts:
+            pairs.extend(zip(self.positions[kind][lo:hi], self.by_type[kind][lo:hi], strict=True))
         pairs.sort(key=_first)
         return [node for _, node in pairs]
+
+
+_concrete_cache: dict[type[ast.AST], list[type[ast.AST]]] = {}
+
+
+def _concrete(kind: type[ast.AST]) -> list[type[ast.AST]]:
+    """`kind` itself, or the node classes derived from it when it is abstract (`ast.stmt`)."""
+    got = _concrete_cache.get(kind)
+    if got is None:
+        subs = kind.__subclasses__()
+        if not subs:
+            got = [kind]
+        else:
+            got = [kind] if kind._fields or kind.__module__ != "ast" else []
+            for sub in subs:
+                got.extend(t for t in _concrete(sub) if t not in got)
+        _concrete_cache[kind] = got
+    return got
 
 
 def _first(pair: tuple[int, ast.AST]) -> int:
@@ -177,7 +197,17 @@ def span_of(node: ast.AST) -> tuple[int, int]:
     return start, end
 
 
+_kinds_cache: dict[object, list[type[ast.AST]]] = {}
+
+
 def _kinds(kind: object) -> list[type[ast.AST]]:
+    got = _kinds_cache.get(kind)
+    if got is None:
+        got = _kinds_cache[kind] = _expand(kind)
+    return got
+
+
+def _expand(kind: object) -> list[type[ast.AST]]:
     if isinstance(kind, types.UnionType):
         return [k for arg in typing.get_args(kind) for k in _kinds(arg)]
     if isinstance(kind, tuple):
@@ -209,7 +239,7 @@ def walk(node: ast.AST, kind: object = None, *more: object) -> list[typing.Any]:
 
 
 def _all(kind: object, more: tuple[object, ...]) -> list[type[ast.AST]]:
-    out = _kinds(kind)
+    out = list(_kinds(kind))
     for extra in more:
         out.extend(_kinds(extra))
     return out
@@ -237,25 +267,28 @@ def scope_walk(
     """
     out: list[typing.Any] = []
     kinds = None if kind is None else _kinds(kind)
+    wanted = None if kinds is None else tuple(kinds)
+    ranges: list[list[typing.Any]] = []  # [flat, start, end, leaf or None]
     for stmt in stmts:
-        if isinstance(stmt, scopes):
-            if keep_scopes and (kinds is None or isinstance(stmt, tuple(kinds))):
-                out.append(stmt)
-            continue
         span = stmt.__dict__.get(_SPAN) or _side_span(stmt)
-        if span is None:  # a leaf
-            if kinds is None or isinstance(stmt, tuple(kinds)):
-                out.append(stmt)
+        if span is None:  # a leaf: no span, nothing under it
+            ranges.append([None, 0, 0, stmt])
+        elif ranges and ranges[-1][0] is span[0] and ranges[-1][2] == span[1]:
+            ranges[-1][2] = span[2]  # the next sibling: one range
+        else:
+            ranges.append([span[0], span[1], span[2], None])
+    for flat, start, end, leaf in ranges:
+        if flat is None:
+            if wanted is None or isinstance(leaf, wanted):
+                out.append(leaf)
             continue
-        flat, start, end = span
         lo = start
-        for inner in flat.of_types(scopes, start + 1, end):
-            inner_span = inner.__dict__.get(_SPAN)
-            i_start, i_end = (inner_span[1], inner_span[2]) if inner_span else (lo, lo + 1)
-            if i_start < lo:  # inside a scope already skipped
+        for inner in flat.of_types(scopes, start, end):
+            i_start, i_end = span_of(inner)
+            if i_start < lo:  # inside a scope already left out
                 continue
             _collect(out, flat, lo, i_start, kinds)
-            if keep_scopes and (kinds is None or isinstance(inner, tuple(kinds))):
+            if keep_scopes and (wanted is None or isinstance(inner, wanted)):
                 out.append(inner)
             lo = i_end
         _collect(out, flat, lo, end, kinds)

@@ -22,6 +22,7 @@ from fastapi_review.index.symbols import (
     module_name,
 )
 from fastapi_review.models import SkippedFile
+from fastapi_review.runtime import fewer_gc_passes
 
 if TYPE_CHECKING:
     from fastapi_review.index.data import OrmModel, PydanticModel, SettingsClass
@@ -232,6 +233,11 @@ def build_index(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
 ) -> ProjectIndex:
+    with fewer_gc_passes():
+        return _build_index(root, include, exclude)
+
+
+def _build_index(root: Path, include: list[str] | None, exclude: list[str] | None) -> ProjectIndex:
     from fastapi_review.index import data, kafka, routes, tests
 
     index = ProjectIndex(root=root)
