@@ -763,7 +763,7 @@ def _annotation_of(node: ast.AST, name: str) -> ast.expr | None:
     for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
         if a.arg == name:
             return a.annotation
-    for sub in walk(node):
+    for sub in walk(node, ast.AnnAssign):
         if (
             isinstance(sub, ast.AnnAssign)
             and isinstance(sub.target, ast.Name)

@@ -512,7 +512,7 @@ def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             add_function(stmt, "", None)
         elif isinstance(stmt, ast.If | ast.Try):
-            for sub in walk(stmt):
+            for sub in walk(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.col_offset == 4:
                     add_function(sub, "", None)
 

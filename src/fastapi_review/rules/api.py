@@ -280,7 +280,7 @@ class UnvalidatedInput(Rule):
                     f"`{p.annotation or 'untyped'}` instead of a Pydantic model",
                 )
             requests = _request_params(node)
-            for sub in own_nodes(node):
+            for sub in own_nodes(node, ast.Call):
                 if (
                     isinstance(sub, ast.Call)
                     and isinstance(sub.func, ast.Attribute)
@@ -598,7 +598,7 @@ def _returns_value(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         isinstance(n, ast.Return)
         and n.value is not None
         and not (isinstance(n.value, ast.Constant) and n.value.value is None)
-        for n in own_nodes(fn)
+        for n in own_nodes(fn, ast.Return)
     )
 
 

@@ -703,7 +703,7 @@ def _is_task_spawn(call: Call) -> bool:
 
 def _name_uses(fn: Function, name: str, after: int) -> int:
     n = 0
-    for sub in walk(fn.node):
+    for sub in walk(fn.node, ast.Name):
         if (
             isinstance(sub, ast.Name)
             and sub.id == name
@@ -1129,8 +1129,10 @@ class SequentialAwaitsInLoop(Rule):
                     call = by_node.get(id(awaited))
                     if call is None:
                         continue
-                    loop_vars = {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
-                    used = {n.id for n in walk(awaited) if isinstance(n, ast.Name)}
+                    loop_vars = {
+                        n.id for n in walk(loop.target, ast.Name) if isinstance(n, ast.Name)
+                    }
+                    used = {n.id for n in walk(awaited, ast.Name) if isinstance(n, ast.Name)}
                     if not loop_vars & used:
                         continue
                     if not _independent_io(graph, fn, call):

@@ -259,7 +259,7 @@ class NotEnvBased(Rule):
                     )
             constants = _module_constants(module)
             reported: set[int] = set()
-            for node in walk(module.tree):
+            for node in walk(module.tree, ast.Call):
                 if not isinstance(node, ast.Call):
                     continue
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]

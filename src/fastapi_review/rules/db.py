@@ -148,7 +148,7 @@ class SyncDriverInAsyncApp(Rule):
         for m in index.source_modules:
             if _is_alembic(m):
                 continue
-            for node in walk(m.tree):
+            for node in walk(m.tree, ast.Call):
                 if not isinstance(node, ast.Call):
                     continue
                 target = _resolved(index, graph, m, node.func)
@@ -187,7 +187,7 @@ class _Loaded:
 def _eager_in(node: ast.AST) -> tuple[set[str], bool]:
     names: set[str] = set()
     everything = False
-    for sub in walk(node):
+    for sub in walk(node, ast.Call):
         if isinstance(sub, ast.Call) and _call_name(sub) in EAGER_OPTIONS:
             if not sub.args:
                 everything = True
@@ -647,7 +647,9 @@ class QueryInLoop(Rule):
                 for loop in graph.own_nodes(fn):
                     if not isinstance(loop, ast.For):
                         continue
-                    loop_vars = {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
+                    loop_vars = {
+                        n.id for n in walk(loop.target, ast.Name) if isinstance(n, ast.Name)
+                    }
                     hit = self._first_query(graph, fn, loop, by_node, loop_vars)
                     if hit is None:
                         continue
@@ -682,7 +684,7 @@ class QueryInLoop(Rule):
             if call is None:
                 continue
             args = [*call.node.args, *(k.value for k in call.node.keywords)]
-            used = {n.id for a in args for n in walk(a) if isinstance(n, ast.Name)}
+            used = {n.id for a in args for n in walk(a, ast.Name) if isinstance(n, ast.Name)}
             if not used & loop_vars:
                 continue
             if _session_call(graph, fn, call, QUERY_METHODS):
@@ -764,7 +766,7 @@ def migration_schema(index: ProjectIndex) -> _Schema | None:
             s for s in m.tree.body if isinstance(s, ast.FunctionDef) and s.name == "upgrade"
         )
         batch: dict[str, str] = {}
-        for sub in walk(upgrade):
+        for sub in walk(upgrade, ast.With):
             if isinstance(sub, ast.With):
                 for item in sub.items:
                     ce = item.context_expr
@@ -777,7 +779,7 @@ def migration_schema(index: ProjectIndex) -> _Schema | None:
                         if t:
                             batch[item.optional_vars.id] = t
         calls = sorted(
-            (s for s in walk(upgrade) if isinstance(s, ast.Call)),
+            (s for s in walk(upgrade, ast.Call) if isinstance(s, ast.Call)),
             key=lambda c: (c.lineno, c.col_offset),
         )
         for c in calls:
@@ -1234,7 +1236,7 @@ class EngineWithoutPoolSettings(Rule):
         for m in index.source_modules:
             if _is_alembic(m):
                 continue
-            for node in walk(m.tree):
+            for node in walk(m.tree, ast.Call):
                 if not isinstance(node, ast.Call):
                     continue
                 if _resolved(index, graph, m, node.func) not in ENGINE_FACTORIES:
@@ -1385,7 +1387,7 @@ class UnboundedListQuery(Rule):
         index: ProjectIndex, graph: CallGraph, m: Module, fn: Function
     ) -> tuple[int, str] | None:
         for stmt in _statements(fn.node.body):
-            for sub in walk(stmt):
+            for sub in walk(stmt, ast.Call):
                 if isinstance(sub, ast.Call) and _call_name(sub) == "select" and sub.args:
                     model = _orm_by_expr(index, graph, m, sub.args[0])
                     if model is not None:
@@ -1464,12 +1466,16 @@ def _dynamic_sql(index: ProjectIndex, m: Module, expr: ast.expr) -> str | None:
 
 
 def _has_str_constant(expr: ast.expr) -> bool:
-    return any(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in walk(expr))
+    return any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) for n in walk(expr, ast.Constant)
+    )
 
 
 def _literal_text(expr: ast.expr) -> str:
     return " ".join(
-        n.value for n in walk(expr) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        n.value
+        for n in walk(expr, ast.Constant)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
     )
 
 

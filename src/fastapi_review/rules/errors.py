@@ -183,7 +183,7 @@ class NoExceptionHandlers(Rule):
         ]
         registered = False
         for m in index.source_modules:
-            for node in walk(m.tree):
+            for node in walk(m.tree, ast.Call):
                 if not isinstance(node, ast.Call):
                     continue
                 func = node.func
@@ -333,7 +333,7 @@ class LeaksInternals(Rule):
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
             if arg.annotation is not None and _revealing_type(index, module, arg.annotation):
                 names.add(arg.arg)
-        for sub in own_nodes(node):
+        for sub in own_nodes(node, ast.ExceptHandler):
             if isinstance(sub, ast.ExceptHandler) and sub.name:
                 types = _exc_types(sub)
                 if not types or any(_revealing_type(index, module, t) for t in types):
@@ -364,7 +364,7 @@ class LeaksInternals(Rule):
         while queue:
             sink = queue.pop()
             yield sink
-            for n in walk(sink):
+            for n in walk(sink, ast.Name):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in seen:
                     seen.add(n.id)
                     queue.extend(assigned.get(n.id, []))
@@ -394,7 +394,7 @@ def _http_facing(index: ProjectIndex) -> set[str]:
                     and dec.func.attr == "exception_handler"
                 ):
                     out.add(fn.fqname)
-        for node in walk(module.tree):
+        for node in walk(module.tree, ast.Call):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -457,7 +457,7 @@ def _registered_exception_types(index: ProjectIndex) -> dict[str, list[tuple[Mod
                     and dec.args
                 ):
                     out.setdefault(fn.fqname, []).append((module, dec.args[0]))
-        for node in walk(module.tree):
+        for node in walk(module.tree, ast.Call):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -505,12 +505,12 @@ def _is_swallowed(handler: ast.ExceptHandler, results: frozenset[str] = frozense
 def _success_results(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
     """Variables the function returns outside of its except handlers."""
     inside: set[int] = set()
-    for node in own_nodes(fn):
+    for node in own_nodes(fn, ast.ExceptHandler):
         if isinstance(node, ast.ExceptHandler):
             inside.update(id(n) for n in walk(node))
     return frozenset(
         node.value.id
-        for node in own_nodes(fn)
+        for node in own_nodes(fn, ast.Return)
         if isinstance(node, ast.Return)
         and isinstance(node.value, ast.Name)
         and id(node) not in inside

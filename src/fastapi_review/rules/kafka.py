@@ -373,7 +373,7 @@ class ProducerReliability(Rule):
             return False
         uses = [
             n
-            for n in walk(fn.node)
+            for n in walk(fn.node, ast.Name)
             if isinstance(n, ast.Name) and n.id == target.id and isinstance(n.ctx, ast.Load)
         ]
         return not uses
@@ -610,7 +610,7 @@ class ConsumerShutdown(Rule):
         """For a consumer held in a local variable: None (fine), 'escapes', or a problem."""
         stops_safe = False
         stops_unsafe = False
-        called = {id(n.func) for n in own_walk(fn.node.body) if isinstance(n, ast.Call)}
+        called = {id(n.func) for n in own_walk(fn.node.body, ast.Call) if isinstance(n, ast.Call)}
         for s in sites(fn.node.body):
             node = s.node
             if isinstance(node, ast.With | ast.AsyncWith) and any(
@@ -626,7 +626,7 @@ class ConsumerShutdown(Rule):
                 and id(node) not in called
                 and not any(
                     isinstance(c, ast.Call) and offloaded_ref(c) is node
-                    for c in own_walk(fn.node.body)
+                    for c in own_walk(fn.node.body, ast.Call)
                 )
             ):
                 stops_safe = True  # handed over as a callback (atexit, exit stack, ...)
@@ -729,7 +729,7 @@ def _cancel_only_stops(
                 continue
             cancels = [
                 n
-                for n in walk(g.node)
+                for n in walk(g.node, ast.Call)
                 if isinstance(n, ast.Call)
                 and isinstance(n.func, ast.Attribute)
                 and n.func.attr == "cancel"
@@ -771,7 +771,7 @@ def _is_commit(ix: ProjectIndex, fn: Function, call: ast.Call) -> bool:
         return False
     return any(
         isinstance(n, ast.Call) and consumer_api_call(ix, callee, n) == "commit"
-        for n in own_walk(callee.node.body)
+        for n in own_walk(callee.node.body, ast.Call)
     )
 
 
@@ -1007,7 +1007,7 @@ def _returned_dict_keys(ix: ProjectIndex, fn: Function, expr: ast.expr) -> set[s
     if callee is None:
         return None
     keys: set[str] = set()
-    returns = [n for n in walk(callee.node) if isinstance(n, ast.Return)]
+    returns = [n for n in walk(callee.node, ast.Return) if isinstance(n, ast.Return)]
     if not returns:
         return None
     for r in returns:
@@ -1071,7 +1071,7 @@ def _dlq_or_retry_call(ix: ProjectIndex, fn: Function, call: ast.Call, depth: in
                 return True
             return any(
                 isinstance(n, ast.Call) and _dlq_or_retry_call(ix, callee, n, depth + 1)
-                for n in own_walk(callee.node.body)
+                for n in own_walk(callee.node.body, ast.Call)
             )
     return False
 
@@ -1279,7 +1279,7 @@ def _produce_only(ix: ProjectIndex, fn: Function, body: Region) -> bool:
     aside): an except around it handles the failure of an outgoing event."""
     sends = _send_nodes(ix)
     found: list[ast.Call] = [
-        n for n in own_walk(body) if isinstance(n, ast.Call) and id(n) in sends
+        n for n in own_walk(body, ast.Call) if isinstance(n, ast.Call) and id(n) in sends
     ]
     if not found:
         return False
@@ -1409,7 +1409,7 @@ def _effectful(ix: ProjectIndex, fn: Function, depth: int) -> bool:
     """Does `fn` (or a project function it calls) write, insert or publish?"""
     if depth > 3:
         return False
-    for node in own_walk(fn.node.body):
+    for node in own_walk(fn.node.body, ast.Call):
         if not isinstance(node, ast.Call):
             continue
         if func_name(node) in {"execute", "commit", "flush"} or _side_effect(ix, fn, node, depth):
@@ -1434,10 +1434,10 @@ _GUARD_WORDS = re.compile(r"version|sequence|(^|_)seq(_|$)|offset|processed|last
 def _loaded_names(stmts: Region) -> set[str]:
     """Local names bound to a loaded record: `x = await repo.get(...)`, `x = res.scalar_one()`."""
     out: set[str] = set()
-    for node in own_walk(stmts):
+    for node in own_walk(stmts, ast.Assign | ast.AnnAssign):
         if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             value = node.value
-            loaded = any(isinstance(n, ast.Await) for n in walk(value)) or (
+            loaded = any(isinstance(n, ast.Await) for n in walk(value, ast.Await)) or (
                 isinstance(value, ast.Call) and func_name(value) in _READ_CALLS
             )
             if loaded:
@@ -1456,7 +1456,7 @@ def _relative_update(stmts: Region) -> ast.stmt | ast.Call | None:
             tgt = node.targets[0]
             reads = {
                 (a.value.id, a.attr)
-                for a in walk(node.value)
+                for a in walk(node.value, ast.Attribute)
                 if isinstance(a, ast.Attribute)
                 and isinstance(a.value, ast.Name)
                 and a.value.id in loaded
@@ -1483,7 +1483,7 @@ def _relative_update(stmts: Region) -> ast.stmt | ast.Call | None:
             for k in node.keywords:
                 if k.arg and any(
                     isinstance(a, ast.Attribute) and a.attr == k.arg
-                    for a in walk(k.value)
+                    for a in walk(k.value, ast.Attribute)
                     if not isinstance(k.value, ast.Attribute)
                 ):
                     return node
@@ -1496,13 +1496,13 @@ def _persists(ix: ProjectIndex, fn: Function) -> bool:
         isinstance(n, ast.Call)
         and func_name(n) in _PERSIST_CALLS
         and not consumer_api_call(ix, fn, n)
-        for n in own_walk(fn.node.body)
+        for n in own_walk(fn.node.body, ast.Call)
     )
 
 
 def _state_guard(stmts: Region) -> bool:
     """A comparison against an event id, version or sequence before applying the event."""
-    for node in own_walk(stmts):
+    for node in own_walk(stmts, ast.Compare):
         if isinstance(node, ast.Compare):
             for sub in walk(node):
                 name = (
@@ -1615,13 +1615,19 @@ def _callee_upserts(ix: ProjectIndex, fn: Function, call: ast.Call, depth: int =
         return True
     return any(
         isinstance(n, ast.Call) and _callee_upserts(ix, callee, n, depth + 1)
-        for n in own_walk(callee.node.body)
+        for n in own_walk(callee.node.body, ast.Call)
     )
 
 
 def _unique_event_column(ix: ProjectIndex, call: ast.Call) -> bool:
     """The call stores an event-id-like field that an ORM model declares unique."""
-    keys = {k.arg for sub in walk(call) if isinstance(sub, ast.Call) for k in sub.keywords if k.arg}
+    keys = {
+        k.arg
+        for sub in walk(call, ast.Call)
+        if isinstance(sub, ast.Call)
+        for k in sub.keywords
+        if k.arg
+    }
     keys = {k for k in keys if _EVENT_KEY.search(k)}
     if not keys:
         return False
@@ -1786,7 +1792,7 @@ class ConsumerIdempotency(Rule):
 
 def _validated(ix: ProjectIndex, fn: Function, name: str, depth: int = 0) -> bool:
     """Is the whole value `name` handed to a Pydantic model / TypeAdapter in `fn`?"""
-    for node in own_walk(fn.node.body):
+    for node in own_walk(fn.node.body, ast.Call):
         if not isinstance(node, ast.Call):
             continue
         direct = any(isinstance(a, ast.Name) and a.id == name for a in node.args)
@@ -1925,7 +1931,7 @@ class UnvalidatedMessage(Rule):
                 and deser is not None
                 and any(
                     isinstance(n, ast.Attribute | ast.Name) and (dotted(n) or "").endswith("loads")
-                    for n in walk(deser)
+                    for n in walk(deser, ast.Attribute | ast.Name)
                 )
             ):
                 yield self.finding(
@@ -1958,7 +1964,7 @@ class UnvalidatedMessage(Rule):
                     and n.value is not None
                     and t.id in names_in(n.value)
                     and isinstance(n.value, ast.Name)
-                    for n in own_walk(fn.node.body)
+                    for n in own_walk(fn.node.body, ast.Return)
                 )
                 if returned:
                     return ConsumerReturnCheck.caller_validates(ix, step)

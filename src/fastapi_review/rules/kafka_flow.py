@@ -151,13 +151,14 @@ def _sites(node: ast.AST, ctx: Site) -> Iterator[Site]:
         yield from _sites(child, here)
 
 
-def own_walk(stmts: list[ast.stmt]) -> list[ast.AST]:
-    """Every node below `stmts`, not entering nested defs, classes or lambdas (kept)."""
-    return scope_walk(stmts)
+def own_walk(stmts: list[ast.stmt], kind: object = None) -> list[ast.AST]:
+    """Every node below `stmts`, not entering nested defs, classes or lambdas (kept);
+    only `kind`s if given."""
+    return scope_walk(stmts, kind)
 
 
 def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node, ast.Name) if isinstance(n, ast.Name)}
 
 
 def mentions(node: ast.AST, names: set[str]) -> bool:
@@ -253,7 +254,7 @@ def _offloads_param(callee: Function) -> bool:
     if not params:
         return False
     name = params[0].arg
-    for n in walk(callee.node):
+    for n in walk(callee.node, ast.Call):
         if not isinstance(n, ast.Call):
             continue
         ref = offloaded_ref(n)
@@ -345,7 +346,7 @@ def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
         elif isinstance(node, ast.While):
             fetch: ast.Call | None = None
             messages: set[str] = set()
-            for sub in own_walk(node.body):
+            for sub in own_walk(node.body, ast.Assign | ast.AnnAssign):
                 if isinstance(sub, ast.Assign | ast.AnnAssign) and sub.value is not None:
                     call = _fetch_call(ix, fn, sub.value)
                     if call is not None:
@@ -358,7 +359,7 @@ def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
             changed = True
             while changed:
                 changed = False
-                for sub in own_walk(node.body):
+                for sub in own_walk(node.body, ast.For | ast.AsyncFor):
                     if isinstance(sub, ast.For | ast.AsyncFor) and mentions(sub.iter, messages):
                         new = _target_names(sub.target) - messages
                         if new:
@@ -652,7 +653,7 @@ def confluent_config(ix: ProjectIndex, client: KafkaClient) -> dict[str, ast.exp
         else ix.modules[client.path].tree.body
     )
     found: ast.Dict | None = None
-    for sub in own_walk(scope):
+    for sub in own_walk(scope, ast.Assign):
         if (
             isinstance(sub, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == arg.id for t in sub.targets)

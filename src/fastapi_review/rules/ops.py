@@ -89,7 +89,7 @@ def _reach(index: ProjectIndex, fn: Function, depth: int = 3) -> list[Function]:
         for f in frontier:
             targets = [c.target for c in f.calls]
             module = index.modules.get(f.path)
-            for node in walk(f.node):
+            for node in walk(f.node, ast.Call):
                 if (
                     module is not None
                     and isinstance(node, ast.Call)
@@ -314,7 +314,7 @@ class PrintLogging(Rule):
             if any(q.split(".", 1)[0] in CLI_MODULES for q in module.imports.values()):
                 continue
             guarded = _main_guard_lines(module.tree)
-            for node in walk(module.tree):
+            for node in walk(module.tree, ast.Call):
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Name)
@@ -344,7 +344,7 @@ LOG_LEVELS = {"debug", "info", "warning", "warn", "error", "exception", "critica
 
 def _log_calls(module: Module) -> Iterator[ast.Call]:
     """`logger.info(...)`, `log.error(...)`, `logging.warning(...)`, `self._logger.debug(...)`."""
-    for node in walk(module.tree):
+    for node in walk(module.tree, ast.Call):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -406,7 +406,7 @@ def _json_shaped_format(modules: list[Module]) -> tuple[str, int] | None:
     """`basicConfig(format='{"level": "%(levelname)s", ...}')` or a `Formatter` built on such
     a string: JSON lines by intent, made by hand."""
     for m in modules:
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.Call):
             if not isinstance(node, ast.Call):
                 continue
             name = (dotted(node.func) or "").rsplit(".", 1)[-1]
@@ -551,7 +551,7 @@ class UnstructuredLogging(Rule):
             (
                 (m.path, node.lineno)
                 for m in modules
-                for node in walk(m.tree)
+                for node in walk(m.tree, ast.Call)
                 if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("basicConfig")
             ),
             None,

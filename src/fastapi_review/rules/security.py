@@ -58,7 +58,7 @@ def non_production(module_path: str, class_name: str | None = None) -> bool:
 def _class_at(tree: ast.Module, line: int) -> str | None:
     """The innermost class that contains `line`."""
     found: str | None = None
-    for node in walk(tree):
+    for node in walk(tree, ast.ClassDef):
         if isinstance(node, ast.ClassDef) and node.lineno <= line <= (
             node.end_lineno or node.lineno
         ):
@@ -101,7 +101,7 @@ def dsn_password(value: str) -> tuple[str, str, str] | None:
 
 def _docstring_ids(tree: ast.Module) -> set[int]:
     out: set[int] = set()
-    for node in walk(tree):
+    for node in walk(tree, ast.Expr):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             out.add(id(node.value))
     return out
@@ -415,7 +415,7 @@ class InsecureConfig(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for module in ctx.index.source_modules:
-            for node in walk(module.tree):
+            for node in walk(module.tree, ast.Call):
                 if not isinstance(node, ast.Call):
                     continue
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]

@@ -72,7 +72,7 @@ def _module_of(index: ProjectIndex, qname: str) -> Module | None:
 def _referenced_modules(index: ProjectIndex, tf: TestFunction) -> set[str]:
     """Paths of the project modules a test function uses (by imported name or call target)."""
     out: set[str] = set()
-    names = {n.id for n in walk(tf.function.node) if isinstance(n, ast.Name)}
+    names = {n.id for n in walk(tf.function.node, ast.Name) if isinstance(n, ast.Name)}
     names |= set(tf.fixtures)
     for name in names:
         qual = tf.module.imports.get(name)
@@ -99,10 +99,13 @@ def _uses_client(tf: TestFunction) -> bool:
     if tf.http_calls:
         return True
     text = " ".join(tf.fixtures)
-    names = [dotted(n) or "" for n in walk(tf.function.node) if isinstance(n, ast.expr)]
+    names = [dotted(n) or "" for n in walk(tf.function.node, ast.expr) if isinstance(n, ast.expr)]
     return any(c in name for name in names for c in CLIENTS) or (
         "client" in text
-        and any(isinstance(n, ast.Await | ast.Call) for n in walk(tf.function.node))
+        and any(
+            isinstance(n, ast.Await | ast.Call)
+            for n in walk(tf.function.node, ast.Await | ast.Call)
+        )
         and any(
             isinstance(c.node.func, ast.Attribute)
             and c.node.func.attr in {"get", "post", "put", "patch", "delete"}
@@ -162,7 +165,9 @@ def _has_assertion(index: ProjectIndex, tf: TestFunction, depth: int = 0) -> boo
     if depth == 0:
         for call in tf.function.calls:
             fn = index.function(call.target) if call.target else None
-            if fn is not None and any(isinstance(n, ast.Assert | ast.Raise) for n in walk(fn.node)):
+            if fn is not None and any(
+                isinstance(n, ast.Assert | ast.Raise) for n in walk(fn.node, ast.Assert | ast.Raise)
+            ):
                 return True
     return False
 

@@ -143,7 +143,7 @@ def _client_options(env: Env, client: KafkaClient) -> tuple[dict[str, ast.expr],
         if isinstance(a, ast.Name) and client.function is not None:
             bound = [
                 n.value
-                for n in walk(client.function.node)
+                for n in walk(client.function.node, ast.Assign)
                 if isinstance(n, ast.Assign)
                 and any(isinstance(t, ast.Name) and t.id == a.id for t in n.targets)
                 and isinstance(n.value, ast.Dict)
@@ -331,13 +331,13 @@ def commit_after_processing(env: Env, req: Requirement) -> Outcome | None:
             return _unverified("the consumer's auto-commit setting is not known statically")
     # the commit must follow the processing in the consume loop
     for f in _consumer_functions(env):
-        for node in walk(f.node):
+        for node in walk(f.node, ast.For | ast.AsyncFor | ast.While):
             if not isinstance(node, ast.For | ast.AsyncFor | ast.While):
                 continue
             calls = [
                 (n.lineno, ast.unparse(n.func))
                 for stmt in node.body
-                for n in walk(stmt)
+                for n in walk(stmt, ast.Call)
                 if isinstance(n, ast.Call)
             ]
             commits = [ln for ln, name in calls if name.endswith(".commit")]
@@ -384,7 +384,7 @@ def _sends_to(env: Env, fn: Function, topics: set[str]) -> list[int]:
     if m is None:
         return []
     out: list[int] = []
-    for node in walk(fn.node):
+    for node in walk(fn.node, ast.Call):
         if isinstance(node, ast.Call):
             args = [*node.args, *(k.value for k in node.keywords)]
             if any(env.facts.index.string_value(m, a) in topics for a in args):
@@ -433,7 +433,9 @@ def _relay_sites(env: Env) -> list[Site]:
     for f in env.facts.index.functions.values():
         if env.facts.index.modules[f.path].is_test:
             continue
-        uses = any(isinstance(n, ast.Name) and n.id in names for n in walk(f.node)) or any(
+        uses = any(
+            isinstance(n, ast.Name) and n.id in names for n in walk(f.node, ast.Name)
+        ) or any(
             (c.target or "").rsplit(".", 1)[0] in names or "outbox" in (c.target or "").lower()
             for c in f.calls
         )
@@ -458,12 +460,12 @@ def _backoff_bases(env: Env, loops: list[Site]) -> set[float]:
                 node, ast.For | ast.AsyncFor | ast.While
             ):
                 continue
-            for call in walk(node):
+            for call in walk(node, ast.Call):
                 if isinstance(call, ast.Call) and (dotted(call.func) or "").endswith("sleep"):
                     for a in call.args[:1]:
                         nums = [
                             ev.number(idx, m, x)
-                            for x in walk(a)
+                            for x in walk(a, ast.Attribute | ast.Name | ast.Constant)
                             if isinstance(x, ast.Attribute | ast.Name | ast.Constant)
                         ]
                         known = [n for n in nums if n is not None and n > 0]
@@ -478,7 +480,7 @@ def _loops_at(env: Env, loops: list[Site]) -> list[tuple[Site, ast.AST]]:
         m = env.facts.index.modules.get(path)
         if m is None:
             continue
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.For | ast.AsyncFor | ast.While):
             if getattr(node, "lineno", None) == line and isinstance(
                 node, ast.For | ast.AsyncFor | ast.While
             ):
@@ -493,10 +495,10 @@ def _unawaited_pauses(env: Env, loops: list[Site]) -> list[Site]:
     """
     out: list[Site] = []
     for (path, _line), loop in _loops_at(env, loops):
-        awaited = {id(n.value) for n in walk(loop) if isinstance(n, ast.Await)}
+        awaited = {id(n.value) for n in walk(loop, ast.Await) if isinstance(n, ast.Await)}
         pauses = [
             c
-            for c in walk(loop)
+            for c in walk(loop, ast.Call)
             if isinstance(c, ast.Call) and (dotted(c.func) or "").endswith("sleep")
         ]
         idle = [
@@ -571,7 +573,7 @@ def retry_then_dlq(env: Env, req: Requirement) -> Outcome | None:
     # no retry at all: where the failure is swallowed
     where: Site | None = None
     for f in fns:
-        for node in walk(f.node):
+        for node in walk(f.node, ast.ExceptHandler):
             if isinstance(node, ast.ExceptHandler) and (
                 node.type is None or ast.unparse(node.type) in {"Exception", "BaseException"}
             ):
@@ -652,13 +654,15 @@ def schema_validation(env: Env, req: Requirement) -> Outcome | None:
     if re.search(r"at once|straight|immediately|directly|without retr", req.text, re.I):
         rejected: list[Site] = []
         for f in fns:
-            for node in walk(f.node):
+            for node in walk(f.node, ast.ExceptHandler):
                 if (
                     isinstance(node, ast.ExceptHandler)
                     and node.type is not None
                     and re.search(r"ValidationError|ValueError|DecodeError", ast.unparse(node.type))
                 ):
-                    inner = [n for s in node.body for n in walk(s) if isinstance(n, ast.Call)]
+                    inner = [
+                        n for s in node.body for n in walk(s, ast.Call) if isinstance(n, ast.Call)
+                    ]
                     refs = [ast.unparse(n.func) for n in inner] + [
                         ast.unparse(a) for n in inner for a in n.args
                     ]
@@ -690,7 +694,7 @@ def _awaits_task(fn: ast.AST) -> bool:
 def _cancels(fn: ast.AST) -> bool:
     return any(
         isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "cancel"
-        for n in walk(fn)
+        for n in walk(fn, ast.Call)
     )
 
 
@@ -795,7 +799,7 @@ def _early_return_guard(fn: Function) -> int | None:
             isinstance(n, ast.Raise) for s in node.body for n in walk(s)
         ):
             continue
-        for cmp in walk(node.test):
+        for cmp in walk(node.test, ast.Compare):
             if (
                 isinstance(cmp, ast.Compare)
                 and len(cmp.ops) == 1
@@ -1516,7 +1520,7 @@ def ack_timeout(env: Env, req: Requirement) -> Outcome | None:
         mod = idx.modules.get(path)
         if mod is None:
             continue
-        for node in walk(mod.tree):
+        for node in walk(mod.tree, ast.Call):
             if not isinstance(node, ast.Call):
                 continue
             name = (dotted(node.func) or "").rsplit(".", 1)[-1]
@@ -1533,7 +1537,7 @@ def ack_timeout(env: Env, req: Requirement) -> Outcome | None:
                         if isinstance(k, ast.Constant) and "timeout" in str(k.value)
                     ]
             for v in values:
-                for sub in walk(v):
+                for sub in walk(v, ast.expr):
                     if isinstance(sub, ast.expr):
                         num = ev.number(idx, mod, sub)
                         if (num is not None and abs(num - want) < 1e-9) or (
@@ -1741,7 +1745,7 @@ def consumer_group(env: Env, req: Requirement) -> Outcome | None:
 def _content_keys(fn: Function) -> list[tuple[set[str], int]]:
     """The keys of the dict bodies a handler answers with (`JSONResponse(content={...})`)."""
     out: list[tuple[set[str], int]] = []
-    for node in walk(fn.node):
+    for node in walk(fn.node, ast.Call):
         if not isinstance(node, ast.Call):
             continue
         body = next((k.value for k in node.keywords if k.arg == "content"), None)

@@ -217,7 +217,7 @@ def _collect_headers(
         return
     for name, line in _header_items(index, m, expr):
         out.setdefault(name, (fn.path, line))
-    names = {n.id for n in walk(expr) if isinstance(n, ast.Name)}
+    names = {n.id for n in walk(expr, ast.Name) if isinstance(n, ast.Name)}
     # `headers=row.headers` of an ORM row: the headers stored on that row elsewhere
     if isinstance(expr, ast.Attribute):
         for orm in index.orm_models.values():
@@ -266,7 +266,7 @@ def _collect_headers(
                 continue
             for hn, hl in _header_items(index, m, value):
                 out.setdefault(hn, (fn.path, hl))
-            new = {n.id for n in walk(value) if isinstance(n, ast.Name)} - names
+            new = {n.id for n in walk(value, ast.Name) if isinstance(n, ast.Name)} - names
             if new:
                 names |= new
                 changed = True
@@ -357,7 +357,7 @@ def log_context_bindings(facts: Facts) -> list[tuple[Site, set[str]]]:
     """`structlog.contextvars.bind_contextvars(x=...)` / `logger.bind(x=...)` and their keys."""
     out: list[tuple[Site, set[str]]] = []
     for m in facts.index.source_modules:
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.Call):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -459,7 +459,7 @@ def exception_statuses(facts: Facts) -> dict[str, tuple[int, Site]]:
                 break
     # {ExcClass: status} mappings and handlers answering with a fixed status
     for m in index.source_modules:
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.Dict):
             if isinstance(node, ast.Dict):
                 for k, v in zip(node.keys, node.values, strict=True):
                     if k is None:
@@ -471,7 +471,7 @@ def exception_statuses(facts: Facts) -> dict[str, tuple[int, Site]]:
     for h, exc_fq in exception_handler_classes(facts):
         codes = {
             status_code(kw(n, "status_code"))
-            for n in walk(h.node)
+            for n in walk(h.node, ast.Call)
             if isinstance(n, ast.Call) and kw(n, "status_code") is not None
         } - {None}
         if exc_fq and len(codes) == 1 and exc_fq not in out:
@@ -480,16 +480,20 @@ def exception_statuses(facts: Facts) -> dict[str, tuple[int, Site]]:
                 out[exc_fq] = (code, (h.path, h.line))
     # except E: raise HTTPException(status_code=N)
     for m in index.source_modules:
-        for node in walk(m.tree):
-            if isinstance(node, ast.ExceptHandler) and node.type is not None:
-                for r in (n for s in node.body for n in walk(s)):
+        for handler in walk(m.tree, ast.ExceptHandler):
+            if isinstance(handler, ast.ExceptHandler) and handler.type is not None:
+                for r in (n for s in handler.body for n in walk(s)):
                     if isinstance(r, ast.Raise) and isinstance(r.exc, ast.Call):
                         code = status_code(kw(r.exc, "status_code")) or (
                             status_code(r.exc.args[0]) if r.exc.args else None
                         )
                         if code is None:
                             continue
-                        types = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+                        types = (
+                            handler.type.elts
+                            if isinstance(handler.type, ast.Tuple)
+                            else [handler.type]
+                        )
                         for t in types:
                             fq = _resolve_class(index, m, dotted(t)) or dotted(t) or ""
                             out.setdefault(fq, (code, (m.path, r.lineno)))
@@ -522,7 +526,7 @@ def exception_handler_classes(facts: Facts) -> list[tuple[Function, str | None]]
                     and dec.args
                 ):
                     out.append((fn, _resolve_class(index, m, dotted(dec.args[0]))))
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.Call):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)

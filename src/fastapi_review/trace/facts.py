@@ -104,7 +104,7 @@ class Facts:
 def build_facts(index: ProjectIndex) -> Facts:
     facts = Facts(index=index)
     for m in index.source_modules:
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.Constant):
             if (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
@@ -184,7 +184,7 @@ def _opaque_consumers(facts: Facts) -> None:
             continue
         used = any(
             isinstance(node, ast.Name) and node.id in local and isinstance(node.ctx, ast.Load)
-            for node in walk(m.tree)
+            for node in walk(m.tree, ast.Name)
         )
         if used:
             facts.consumer_modules.add(m.path)
@@ -208,7 +208,7 @@ def _consumer_dispatch(facts: Facts) -> None:
                     if not topics:
                         continue
                     for sub in node.body:
-                        for call in walk(sub):
+                        for call in walk(sub, ast.Call):
                             if isinstance(call, ast.Call):
                                 target = next((c.target for c in fn.calls if c.node is call), None)
                                 callee = index.function(target)
@@ -230,7 +230,7 @@ def _consumer_dispatch(facts: Facts) -> None:
 
 def _topics_in_test(index: ProjectIndex, m: Module, test: ast.expr) -> list[str]:
     out: list[str] = []
-    for node in walk(test):
+    for node in walk(test, ast.Compare):
         if isinstance(node, ast.Compare):
             for side in [node.left, *node.comparators]:
                 v = index.string_value(m, side)
@@ -252,7 +252,7 @@ def _exception_handlers(facts: Facts) -> None:
                     facts.exception_handlers.append(fn)
                     if dec.args and _project_class(index, m, dec.args[0]):
                         facts.project_error_handlers.add((fn.path, fn.node.lineno))
-        calls = [n for n in walk(m.tree) if isinstance(n, ast.Call)]
+        calls = [n for n in walk(m.tree, ast.Call) if isinstance(n, ast.Call)]
         for call in calls:
             func = call.func
             if not (

@@ -262,7 +262,7 @@ def _raw_body(route: Route, facts: Facts | None = None) -> str | None:
             return f"a raw `{raw.annotation}`"
         return None
     if any(p.kind == "request" for p in route.params):
-        for node in walk(route.function.node):
+        for node in walk(route.function.node, ast.Call):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)

@@ -566,7 +566,7 @@ def _guard_words(node: ast.If, m: Module) -> tuple[set[str], set[str], str | Non
         (
             n.exc
             for stmt in node.body
-            for n in walk(stmt)
+            for n in walk(stmt, ast.Raise)
             if isinstance(n, ast.Raise) and n.exc is not None
         ),
         None,
@@ -604,7 +604,7 @@ def _rule_evidence(facts: Facts, req: Requirement) -> Outcome | None:
     }
     best: tuple[int, str, int, str] | None = None  # (score, path, line, exception)
     for m in facts.index.source_modules:
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.If):
             if not isinstance(node, ast.If):
                 continue
             exact, stems, exc = _guard_words(node, m)
@@ -650,7 +650,7 @@ def _compares(test: ast.expr) -> bool:
     return any(
         isinstance(n, ast.Compare)
         and any(isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in n.ops)
-        for n in walk(test)
+        for n in walk(test, ast.Compare)
     )
 
 
@@ -664,7 +664,7 @@ def _cleared_fields(
     if not fields:
         return None
     for m in facts.index.source_modules:
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.If):
             if not isinstance(node, ast.If):
                 continue
             cleared = {
