@@ -784,7 +784,7 @@ def _attr_annotation(cls: ClassInfo, attr: str) -> ast.expr | None:
         ):
             return stmt.annotation
     for meth in cls.methods.values():
-        for sub in walk(meth.node):
+        for sub in walk(meth.node, (ast.AnnAssign, ast.Assign)):
             if isinstance(sub, ast.AnnAssign) and _is_self_attr(sub.target):
                 if isinstance(sub.target, ast.Attribute) and sub.target.attr == attr:
                     return sub.annotation

@@ -92,7 +92,7 @@ def collect(index: ProjectIndex) -> None:
                 continue
             tf = TestFunction(function=fn, module=m, markers=_markers(fn, m))
             tf.fixtures = [a.arg for a in fn.node.args.args if a.arg not in {"self", "cls"}]
-            for node in walk(fn.node):
+            for node in walk(fn.node, (ast.Assert, ast.With | ast.AsyncWith)):
                 if isinstance(node, ast.Assert):
                     tf.asserts += 1
                 elif isinstance(node, ast.With | ast.AsyncWith):

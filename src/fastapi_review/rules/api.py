@@ -185,7 +185,7 @@ _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _mentions_status(fn: ast.FunctionDef | ast.AsyncFunctionDef, code: int) -> bool:
-    for node in own_nodes(fn):
+    for node in own_nodes(fn, (ast.Constant, ast.Attribute)):
         if isinstance(node, ast.Constant) and node.value == code:
             return True
         if isinstance(node, ast.Attribute) and node.attr.startswith(f"HTTP_{code}"):
@@ -579,7 +579,7 @@ def _design_success_codes(ctx: Context) -> dict[tuple[str, str], set[int]]:
 def _sets_status_itself(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """The handler decides its status at run time: `response.status_code = ...`, or it
     builds a `Response`/`JSONResponse(status_code=...)` itself."""
-    for node in own_nodes(fn):
+    for node in own_nodes(fn, (ast.Assign, ast.Call)):
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Attribute) and t.attr == "status_code" for t in node.targets
         ):

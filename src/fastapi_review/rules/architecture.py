@@ -43,7 +43,7 @@ def _is_probe(fn: Function, paths: list[str]) -> bool:
 
 def _import_nodes(module: Module) -> Iterator[tuple[int, str, list[str]]]:
     """(line, resolved module, imported names) of every import statement."""
-    for node in walk(module.tree):
+    for node in walk(module.tree, (ast.Import, ast.ImportFrom)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name, []
@@ -283,7 +283,15 @@ class LayerViolation(Rule):
 def complexity(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """McCabe-style cyclomatic complexity of one function (nested functions excluded)."""
     score = 1
-    for node in own_nodes(fn):
+    for node in own_nodes(
+        fn,
+        (
+            ast.If | ast.For | ast.AsyncFor | ast.While | ast.IfExp | ast.ExceptHandler,
+            ast.BoolOp,
+            ast.comprehension,
+            ast.match_case | ast.Assert,
+        ),
+    ):
         if isinstance(
             node, ast.If | ast.For | ast.AsyncFor | ast.While | ast.IfExp | ast.ExceptHandler
         ):

@@ -1037,7 +1037,15 @@ def _is_managed(
     returned_ok: bool = True,
 ) -> bool:
     wrappers = wrappers or {}
-    for sub in own_nodes(fn_node):
+    for sub in own_nodes(
+        fn_node,
+        (
+            ast.AsyncWith | ast.With,
+            ast.Call,
+            ast.Return | ast.Yield | ast.YieldFrom,
+            ast.Assign | ast.AnnAssign,
+        ),
+    ):
         if isinstance(sub, ast.AsyncWith | ast.With):
             if any(_mentions(item.context_expr, var) for item in sub.items):
                 return True

@@ -57,7 +57,7 @@ INFRA_SCHEMES = {
 
 def _env_reads(module: Module) -> Iterator[ast.AST]:
     """`os.getenv(...)`, `os.environ[...]`, `os.environ.get(...)`, `getenv(...)`."""
-    for node in walk(module.tree):
+    for node in walk(module.tree, (ast.Call, ast.Subscript)):
         if isinstance(node, ast.Call):
             text = dotted(node.func) or ""
             head, _, rest = text.partition(".")

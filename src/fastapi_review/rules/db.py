@@ -221,7 +221,7 @@ def _annotation_models(
     if ann is None:
         return []
     out: list[OrmModel] = []
-    for sub in walk(ann):
+    for sub in walk(ann, (ast.Name | ast.Attribute, ast.Constant)):
         if isinstance(sub, ast.Name | ast.Attribute):
             model = _orm_by_expr(index, graph, m, sub)
             if model is not None and model not in out:

@@ -346,7 +346,7 @@ class LeaksInternals(Rule):
         and the values of local variables these use (`body = Error(detail=f"{exc}")`)."""
         assigned: dict[str, list[ast.expr]] = {}
         direct: list[ast.AST] = []
-        for sub in own_nodes(fn.node):
+        for sub in own_nodes(fn.node, (ast.Return, ast.Call, ast.Assign | ast.AnnAssign)):
             if isinstance(sub, ast.Return) and sub.value is not None:
                 if http_facing:
                     direct.append(sub.value)
@@ -594,7 +594,7 @@ class SwallowedException(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for module in ctx.index.source_modules:
-            for node in walk(module.tree):
+            for node in walk(module.tree, (ast.ExceptHandler, ast.With | ast.AsyncWith)):
                 if isinstance(node, ast.ExceptHandler):
                     owner = ctx.index.enclosing_function(module.path, node.lineno)
                     if owner is not None and _is_healthish(owner):

@@ -746,7 +746,7 @@ def _cancel_only_stops(
 
 def _escapes(fn: Function, name: str) -> bool:
     """Is the local handed out (returned, stored, passed, yielded)?"""
-    for node in walk(fn.node):
+    for node in walk(fn.node, (ast.Return | ast.Yield, ast.Assign, ast.Call)):
         if isinstance(node, ast.Return | ast.Yield) and node.value is not None:
             if name in names_in(node.value):
                 return True
@@ -1302,7 +1302,7 @@ def _produce_only(ix: ProjectIndex, fn: Function, body: Region) -> bool:
 def _handler_recovers(
     ix: ProjectIndex, fn: Function, h: ast.ExceptHandler, in_retry_loop: bool
 ) -> bool:
-    for node in own_walk(h.body):
+    for node in own_walk(h.body, (ast.Raise, ast.Call, ast.Return)):
         if isinstance(node, ast.Raise):
             return True
         if isinstance(node, ast.Call) and _dlq_or_retry_call(ix, fn, node):
@@ -1317,7 +1317,7 @@ def _handler_recovers(
     if in_retry_loop and not isinstance(last, ast.Return | ast.Break):
         return True
     # a handler that does real work (fallback value, compensation) is not a silent drop
-    for node in own_walk(h.body):
+    for node in own_walk(h.body, (ast.Assign | ast.AugAssign | ast.AnnAssign, ast.Break)):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             return True
         if isinstance(node, ast.Break):
@@ -1451,7 +1451,7 @@ def _relative_update(stmts: Region) -> ast.stmt | ast.Call | None:
     `update(T).values(n=T.n + 1)` — applying it twice gives another result."""
     loaded = _loaded_names(stmts)
     derived: dict[str, set[tuple[str, str]]] = {}  # local -> stored attributes it was read from
-    for node in own_walk(stmts):
+    for node in own_walk(stmts, (ast.Assign, ast.AugAssign, ast.Call)):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             tgt = node.targets[0]
             reads = {
@@ -1586,7 +1586,7 @@ def _lookup_guard(stmts: Region, tainted: set[str]) -> bool:
 
 
 def _dedup_evidence(ix: ProjectIndex, fn: Function, stmts: Region, depth: int = 0) -> bool:
-    for node in own_walk(stmts):
+    for node in own_walk(stmts, (ast.Call, ast.Constant)):
         if isinstance(node, ast.Call):
             name = func_name(node)
             if _DEDUP_CALL.search(name):
@@ -2115,7 +2115,7 @@ class NoCorrelationId(Rule):
         if names & _params(fn):
             return True  # passed in by the caller: cannot tell here
         texts: list[str] = []
-        for node in own_walk(fn.node.body):
+        for node in own_walk(fn.node.body, (ast.Assign | ast.AnnAssign | ast.AugAssign, ast.Call)):
             if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if any(names_in(t) & names for t in targets) and node.value is not None:

@@ -338,7 +338,7 @@ def _target_names(t: ast.expr) -> set[str]:
 
 def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
     out: list[ConsumeLoop] = []
-    for node in own_walk(fn.node.body):
+    for node in own_walk(fn.node.body, (ast.For | ast.AsyncFor, ast.While)):
         if isinstance(node, ast.For | ast.AsyncFor):
             it = node.iter.value if isinstance(node.iter, ast.Await) else node.iter
             if consumer_like(ix, fn, it) or _fetch_call(ix, fn, it) is not None:

@@ -384,7 +384,7 @@ def structured_logging(index: ProjectIndex) -> bool:
             continue  # alembic's env.py configures alembic's own logging (`fileConfig`)
         if any(q.split(".", 1)[0] in STRUCTURED_LOGGING for q in m.imports.values()):
             return True
-        for node in walk(m.tree):
+        for node in walk(m.tree, (ast.ClassDef, ast.Call, ast.Constant)):
             if isinstance(node, ast.ClassDef) and any(
                 (dotted(b) or "").endswith("Formatter") for b in node.bases
             ):

@@ -148,7 +148,10 @@ def _env_default(call: ast.Call) -> tuple[str, ast.Constant] | None:
 def _secret_assignments(module: Module) -> Iterator[tuple[str, ast.Constant]]:
     """(name, literal) for every `name = "..."`, `name: T = "..."`, `f(name="...")`,
     `{"name": "..."}` and `def f(name="...")` in a module."""
-    for node in walk(module.tree):
+    for node in walk(
+        module.tree,
+        (ast.Assign | ast.AnnAssign, ast.Call, ast.Dict, ast.FunctionDef | ast.AsyncFunctionDef),
+    ):
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             value = _unwrap_default(node.value)

@@ -151,7 +151,7 @@ def _pytest_conf(index: ProjectIndex) -> tuple[str | None, set[str]]:
 def _has_assertion(index: ProjectIndex, tf: TestFunction, depth: int = 0) -> bool:
     if tf.asserts or tf.raises_checks or tf.mock_asserts:
         return True
-    for node in walk(tf.function.node):
+    for node in walk(tf.function.node, (ast.Call, ast.Raise)):
         if isinstance(node, ast.Call):
             name = dotted(node.func) or ""
             last = name.rsplit(".", 1)[-1]

@@ -677,7 +677,7 @@ def schema_validation(env: Env, req: Requirement) -> Outcome | None:
 
 
 def _awaits_task(fn: ast.AST) -> bool:
-    for n in walk(fn):
+    for n in walk(fn, (ast.Await, ast.Call)):
         if isinstance(n, ast.Await) and isinstance(n.value, ast.Name | ast.Attribute):
             return True
         if isinstance(n, ast.Call) and (dotted(n.func) or "").rsplit(".", 1)[-1] in {
@@ -778,7 +778,7 @@ _DEDUP = re.compile(
 def _identifiers(fn: Function) -> list[tuple[str, int]]:
     """Names, attributes and called names of the function (not its strings or comments)."""
     out: list[tuple[str, int]] = []
-    for n in walk(fn.node):
+    for n in walk(fn.node, (ast.Name, ast.Attribute, ast.keyword)):
         if isinstance(n, ast.Name):
             out.append((n.id, n.lineno))
         elif isinstance(n, ast.Attribute):

@@ -184,7 +184,7 @@ def send_functions(facts: Facts) -> set[str]:
 def _header_items(index: ProjectIndex, m: Module, expr: ast.AST) -> list[tuple[str, int]]:
     """Header names in a display: [("name", v), ...] or {"name": v}."""
     out: list[tuple[str, int]] = []
-    for node in walk(expr):
+    for node in walk(expr, (ast.Tuple, ast.Dict)):
         if isinstance(node, ast.Tuple) and len(node.elts) == 2:
             name = _str_of(index, m, node.elts[0])
             if name:
@@ -313,7 +313,7 @@ def http_header_uses(facts: Facts, header: str) -> tuple[list[Site], list[Site]]
     reads: list[Site] = []
     writes: list[Site] = []
     for m in index.source_modules:
-        for node in walk(m.tree):
+        for node in walk(m.tree, (ast.Call, ast.Subscript, ast.keyword)):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
                 recv = ast.unparse(node.func.value).lower()
                 name = _str_of(index, m, node.args[0])
@@ -615,7 +615,9 @@ def retry_loops(facts: Facts, paths: set[str] | None = None) -> list[Site]:
         if paths is not None and m.path not in paths:
             continue
         pauses = _pausing_calls(facts, m)
-        for node in walk(m.tree):
+        for node in walk(
+            m.tree, (ast.For | ast.AsyncFor | ast.While, ast.FunctionDef | ast.AsyncFunctionDef)
+        ):
             if isinstance(node, ast.For | ast.AsyncFor | ast.While):
                 for t in (n for s in node.body for n in walk(s)):
                     if isinstance(t, ast.Try) and any(

@@ -155,7 +155,7 @@ def read_attributes(facts: Facts) -> set[str]:
         return got
     out: set[str] = set()
     for m in facts.index.source_modules:
-        for node in walk(m.tree):
+        for node in walk(m.tree, (ast.Attribute, ast.Call)):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
                 out.add(node.attr)
             elif isinstance(node, ast.Call) and ast.unparse(node.func) == "getattr":
@@ -202,7 +202,7 @@ def _consumer_dispatch(facts: Facts) -> None:
         if not mentions_consumer:
             continue
         for fn in m.functions:
-            for node in walk(fn.node):
+            for node in walk(fn.node, (ast.If, ast.Dict)):
                 if isinstance(node, ast.If):
                     topics = _topics_in_test(index, m, node.test)
                     if not topics:

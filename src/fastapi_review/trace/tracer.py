@@ -555,7 +555,7 @@ def _parts(identifier: str) -> set[str]:
 def _guard_words(node: ast.If, m: Module) -> tuple[set[str], set[str], str | None]:
     """(exact identifiers, word stems) of an `if` test, and the exception class it raises."""
     exact: set[str] = set()
-    for n in walk(node.test):
+    for n in walk(node.test, (ast.Name, ast.Attribute, ast.Constant)):
         if isinstance(n, ast.Name):
             exact.add(n.id)
         elif isinstance(n, ast.Attribute):
