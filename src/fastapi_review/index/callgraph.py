@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.nodes import children, scope_walk, walk
+from fastapi_review.index.nodes import scope_walk, walk
 from fastapi_review.index.symbols import (
     Call,
     ClassInfo,
@@ -98,6 +98,9 @@ class Edge:
 
     def hop(self) -> str:
         return f"{self.caller.qualname} ({self.caller.path}:{self.line})"
+
+
+_BINDING = (ast.Name, ast.Nonlocal, ast.Global)
 
 
 class CallGraph:
@@ -498,15 +501,17 @@ class CallGraph:
         args = fn.node.args
         out = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
         out |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-        for sub in [fn.node, *self.own_nodes(fn)]:
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                out.add(sub.id)
-            elif isinstance(sub, ast.Nonlocal | ast.Global):
-                out.difference_update(sub.names)
-            for child in children(sub):
-                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    out.add(child.name)
-        return out
+        declared: set[str] = set()  # `global x` / `nonlocal x`: bound elsewhere
+        for sub in scope_walk(fn.node.body, _BINDING, keep_scopes=False):
+            if isinstance(sub, ast.Name):
+                if isinstance(sub.ctx, ast.Store):
+                    out.add(sub.id)
+            else:
+                declared.update(sub.names)
+        module = self.index.modules.get(fn.path)
+        if module is not None:
+            out.update(d.name for d in module.nested_defs(fn.node))
+        return out - declared
 
     def _closure_target(self, fn: Function, name: str) -> str | None:
         """What a free name of a nested function means in an enclosing function.
