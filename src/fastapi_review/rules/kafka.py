@@ -382,6 +382,16 @@ class ProducerReliability(Rule):
     def _handled_on_path(ix: ProjectIndex, fn: Function, node: ast.AST) -> bool:
         if enclosing_try_covers(fn, node, ix):
             return True
+        memo = ix.memo.setdefault("kafka.handled_by_callers", {})
+        assert isinstance(memo, dict)
+        got = memo.get(id(fn.node))
+        if got is None:
+            got = memo[id(fn.node)] = ProducerReliability._handled_by_callers(ix, fn)
+        return bool(got)
+
+    @staticmethod
+    def _handled_by_callers(ix: ProjectIndex, fn: Function) -> bool:
+        """A caller up to five calls up makes the call inside a try with handlers."""
         frontier = [fn]
         seen = {fn.fqname}
         for _ in range(5):
