@@ -113,6 +113,7 @@ class CallGraph:
         self._extra_attrs: dict[str, dict[str, str]] = {}
         self._resolving: set[int] = set()
         self._known_results: dict[int, str | None] = {}
+        self._value_types: dict[str, str | None] = {}
         self._out: dict[str, list[Edge]] = {}
         self._in: dict[str, list[Edge]] = {}
         self._call_fn: dict[int, Function | None] = {}
@@ -608,6 +609,15 @@ class CallGraph:
 
     def value_type(self, expr: str, depth: int = 0) -> str | None:
         """The type of a dotted expression text (`mod.get_x()`, `mod.Cls.attr`, `mod.alias`)."""
+        if depth == 0:  # a top-level answer depends on the text only: kept
+            if expr in self._value_types:
+                return self._value_types[expr]
+            got = self._value_type(expr, 0)
+            self._value_types[expr] = got
+            return got
+        return self._value_type(expr, depth)
+
+    def _value_type(self, expr: str, depth: int) -> str | None:
         if depth > 8 or not expr:
             return None
         if expr.endswith("()"):

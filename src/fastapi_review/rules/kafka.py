@@ -2005,8 +2005,8 @@ class ConsumerReturnCheck:
 
 # --- KAF007 -----------------------------------------------------------------------------
 
-_CORRELATION = re.compile(
-    r"correlation|request[_-]?id|trace|traceparent|span_id|causation|x-request", re.IGNORECASE
+_CORRELATION = re.compile(  # searched in lower-case text
+    r"correlation|request[_-]?id|trace|traceparent|span_id|causation|x-request"
 )
 
 
@@ -2172,11 +2172,11 @@ def design_asks_ids_on_events(text: str) -> bool | None:
 
 # --- KAF008 -----------------------------------------------------------------------------
 
-_LAG = re.compile(
+_LAG = re.compile(  # searched in lower-case text
     r"\blag\b|_lag\b|\blag_|consumer_lag|highwater|end_offsets|last_stable_offset|"
-    r"get_watermark_offsets|records_lag",
-    re.IGNORECASE,
+    r"get_watermark_offsets|records_lag"
 )
+_LAG_WORDS = ("lag", "highwater", "end_offsets", "last_stable_offset", "watermark")
 
 
 class NoLagMonitoring(Rule):
@@ -2219,7 +2219,11 @@ class NoLagMonitoring(Rule):
         consumers = [c for c in ix.kafka_clients if c.role == "consumer"]
         if not consumers:
             return
-        if any(_LAG.search(text) for _, text in source_text(ix)):
+        if any(
+            _LAG.search(text)
+            for _, text in source_text(ix)
+            if any(word in text for word in _LAG_WORDS)
+        ):
             return
         first = min(consumers, key=lambda c: (c.path, c.line))
         yield self.finding(
