@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import typing
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -393,20 +394,38 @@ class ProducerReliability(Rule):
     def _handled_by_callers(ix: ProjectIndex, fn: Function) -> bool:
         """A caller up to five calls up makes the call inside a try with handlers."""
         frontier = [fn]
-        seen = {fn.fqname}
+        seen = {id(fn)}
         for _ in range(5):
             nxt: list[Function] = []
             for f in frontier:
-                for g, call in callers(ix, f):
-                    if enclosing_try_covers(g, call, ix):
-                        return True
-                    if g.fqname not in seen:
-                        seen.add(g.fqname)
+                covered, calling = ProducerReliability._caller_summary(ix, f)
+                if covered:
+                    return True
+                for g in calling:
+                    if id(g) not in seen:
+                        seen.add(id(g))
                         nxt.append(g)
             if not nxt:
                 return False
             frontier = nxt
         return True  # too deep to tell: stay quiet
+
+    @staticmethod
+    def _caller_summary(ix: ProjectIndex, fn: Function) -> tuple[bool, list[Function]]:
+        """Whether some call of `fn` sits in a try with handlers, and the functions that
+        call it (each once, in call-site order; one object per function in the index);
+        kept per function."""
+        memo = ix.memo.setdefault("kafka.caller_summary", {})
+        assert isinstance(memo, dict)
+        got = memo.get(id(fn.node))
+        if got is None:
+            covered = False
+            calling: dict[str, Function] = {}
+            for g, call in callers(ix, fn):
+                covered = covered or enclosing_try_covers(g, call, ix)
+                calling.setdefault(g.fqname, g)
+            got = memo[id(fn.node)] = (covered, list(calling.values()))
+        return typing.cast(tuple[bool, list[Function]], got)
 
 
 # --- KAF002 -----------------------------------------------------------------------------
