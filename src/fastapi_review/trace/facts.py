@@ -27,13 +27,59 @@ def norm_path(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def path_matches(actual: str, wanted: str) -> bool:
-    """Segment-wise match; `{}` in either side matches any one segment."""
-    a = norm_path(actual).strip("/").split("/")
-    w = norm_path(wanted).strip("/").split("/")
+_SEGMENTS: dict[str, tuple[str, ...]] = {}
+
+
+def segments(path: str) -> tuple[str, ...]:
+    """The normalised segments of a path (`/Orders/{id}/` -> ("orders", "{}")), kept."""
+    got = _SEGMENTS.get(path)
+    if got is None:
+        if len(_SEGMENTS) > 100_000:
+            _SEGMENTS.clear()
+        got = _SEGMENTS[path] = tuple(norm_path(path).strip("/").split("/"))
+    return got
+
+
+def segments_match(a: tuple[str, ...], w: tuple[str, ...]) -> bool:
     if len(a) != len(w):
         return False
     return all(x == y or x == "{}" or y == "{}" for x, y in zip(a, w, strict=True))
+
+
+class PathIndex:
+    """Paths (with an HTTP method) by position, to find the ones a wanted path matches
+    (`segments_match`) with set intersections instead of comparing against every path."""
+
+    def __init__(self, entries: list[tuple[str, str]]) -> None:  # (method, path)
+        self._all: dict[tuple[str, int], set[int]] = {}
+        self._at: dict[tuple[str, int], list[dict[str, set[int]]]] = {}
+        for i, (method, path) in enumerate(entries):
+            segs = segments(path)
+            key = (method, len(segs))
+            self._all.setdefault(key, set()).add(i)
+            per = self._at.setdefault(key, [{} for _ in segs])
+            for pos, seg in enumerate(segs):
+                per[pos].setdefault(seg, set()).add(i)
+
+    def matching(self, method: str, path: str) -> set[int]:
+        """Positions of the entries with this method whose path matches `path`."""
+        wanted = segments(path)
+        key = (method, len(wanted))
+        found = self._all.get(key)
+        if not found:
+            return set()
+        for pos, seg in enumerate(self._at[key]):
+            if wanted[pos] == "{}":
+                continue
+            found = found & (seg.get(wanted[pos], set()) | seg.get("{}", set()))
+            if not found:
+                break
+        return found
+
+
+def path_matches(actual: str, wanted: str) -> bool:
+    """Segment-wise match; `{}` in either side matches any one segment."""
+    return segments_match(segments(actual), segments(wanted))
 
 
 @dataclass
@@ -62,11 +108,15 @@ class Facts:
         return bool(self.index.kafka_clients or self.index.kafka_sends)
 
     def routes_for(self, method: str, paths: list[str]) -> list[Route]:
-        return [
-            r
-            for r in self.index.routes
-            if r.method == method and any(path_matches(r.path, p) for p in paths)
-        ]
+        routes = self.index.routes
+        paths_index = self.cache.get("route_paths")
+        if not isinstance(paths_index, PathIndex):
+            paths_index = PathIndex([(r.method, r.path) for r in routes])
+            self.cache["route_paths"] = paths_index
+        found: set[int] = set()
+        for p in paths:
+            found |= paths_index.matching(method, p)
+        return [routes[i] for i in sorted(found)]
 
     def source_lines(
         self, pattern: re.Pattern[str], modules: list[Module] | None = None
@@ -158,7 +208,11 @@ def read_attributes(facts: Facts) -> set[str]:
         for node in walk(m.tree, (ast.Attribute, ast.Call)):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
                 out.add(node.attr)
-            elif isinstance(node, ast.Call) and ast.unparse(node.func) == "getattr":
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "getattr"
+            ):
                 out.update(
                     a.value
                     for a in node.args[1:2]

@@ -15,6 +15,7 @@ from fastapi_review.index.routes import Route
 from fastapi_review.models import Requirement, RequirementStatus
 from fastapi_review.trace.facts import (
     Facts,
+    PathIndex,
     Site,
     loc,
     norm_path,
@@ -53,13 +54,17 @@ _CONSTRAINT_OPTS = {
 
 # --- endpoints --------------------------------------------------------------------------
 def tests_for_endpoint(facts: Facts, method: str, paths: list[str]) -> list[str]:
-    out: list[str] = []
-    for t in facts.index.tests:
-        for call in t.http_calls:
-            if call.method == method and any(path_matches(call.path, p) for p in paths):
-                out.append(t.id)
-                break
-    return out
+    tests = facts.index.tests
+    cached = facts.cache.get("test_call_paths")
+    if not isinstance(cached, tuple):
+        owners = [i for i, t in enumerate(tests) for _ in t.http_calls]
+        calls = [(c.method, c.path) for t in tests for c in t.http_calls]
+        cached = facts.cache["test_call_paths"] = (owners, PathIndex(calls))
+    owners, calls_index = cached
+    hit: set[int] = set()
+    for p in paths:
+        hit.update(owners[i] for i in calls_index.matching(method, p))
+    return [tests[i].id for i in sorted(hit)]
 
 
 def _route_sets_status(facts: Facts, route: Route) -> bool:
@@ -315,9 +320,17 @@ def _similar_topic(topic: str, candidates: list[str]) -> str | None:
     return near[0] if len(near) == 1 else None
 
 
-def _words(name: str) -> set[str]:
-    parts = re.findall(r"[A-Z]?[a-z]+|[a-z]+", re.sub(r"[._-]", " ", name))
-    return {p.lower().rstrip("s")[:6] for p in parts if len(p) > 2}
+_WORDS: dict[str, frozenset[str]] = {}
+
+
+def _words(name: str) -> frozenset[str]:
+    got = _WORDS.get(name)
+    if got is None:
+        if len(_WORDS) > 100_000:
+            _WORDS.clear()
+        parts = re.findall(r"[A-Z]?[a-z]+|[a-z]+", re.sub(r"[._-]", " ", name))
+        got = _WORDS[name] = frozenset(p.lower().rstrip("s")[:6] for p in parts if len(p) > 2)
+    return got
 
 
 def payload_model(facts: Facts, topic: str, fields: list[str]) -> PydanticModel | None:
