@@ -198,6 +198,13 @@ def trace_requirements(
 
 def _dlq_inherits(requirements: list[Requirement], outcomes: dict[str, Outcome]) -> None:
     """A dead-letter topic is partial when the stated retry-then-dead-letter path is missing."""
+    retries = [  # the stated retry behaviours (not endpoints, events or models)
+        (r, r.text.lower())
+        for r in requirements
+        if r.id in outcomes
+        and r.kind not in {"endpoint", "event", "model"}
+        and re.search(r"\bretr(y|ied)\b", r.text, re.I)
+    ]
     for req in requirements:
         o = outcomes.get(req.id)
         if (
@@ -210,12 +217,8 @@ def _dlq_inherits(requirements: list[Requirement], outcomes: dict[str, Outcome])
         topic = str(req.details.get("topic", "")).lower()
         retry = [
             outcomes[r.id]
-            for r in requirements
-            if r.id in outcomes
-            and r.kind not in {"endpoint", "event", "model"}
-            and re.search(r"\bretr(y|ied)\b", r.text, re.I)
-            and topic in r.text.lower()
-            and outcomes[r.id].status == "missing"
+            for r, text in retries
+            if topic in text and outcomes[r.id].status == "missing"
         ]
         if retry:
             o.status = "partial"
