@@ -105,9 +105,13 @@ class Flat:
         return self._merged(kinds, start, end)
 
     def of_types(self, kinds: Iterable[type[ast.AST]], start: int, end: int) -> list[ast.AST]:
-        concrete: list[type[ast.AST]] = []
-        for kind in kinds:
-            concrete.extend(t for t in _concrete(kind) if t not in concrete)
+        key = kinds if isinstance(kinds, tuple) else tuple(kinds)
+        concrete = _concrete_many.get(key)
+        if concrete is None:
+            concrete = []
+            for kind in key:
+                concrete.extend(t for t in _concrete(kind) if t not in concrete)
+            _concrete_many[key] = concrete
         return self._merged(concrete, start, end)
 
     def _merged(self, kinds: list[type[ast.AST]], start: int, end: int) -> list[ast.AST]:
@@ -137,6 +141,7 @@ class Flat:
 
 
 _concrete_cache: dict[type[ast.AST], list[type[ast.AST]]] = {}
+_concrete_many: dict[tuple[type[ast.AST], ...], list[type[ast.AST]]] = {}
 
 
 def _concrete(kind: type[ast.AST]) -> list[type[ast.AST]]:
@@ -197,13 +202,13 @@ def span_of(node: ast.AST) -> tuple[int, int]:
     return start, end
 
 
-_kinds_cache: dict[object, list[type[ast.AST]]] = {}
+_kinds_cache: dict[object, tuple[type[ast.AST], ...]] = {}
 
 
-def _kinds(kind: object) -> list[type[ast.AST]]:
+def _kinds(kind: object) -> tuple[type[ast.AST], ...]:
     got = _kinds_cache.get(kind)
     if got is None:
-        got = _kinds_cache[kind] = _expand(kind)
+        got = _kinds_cache[kind] = tuple(_expand(kind))
     return got
 
 
@@ -267,7 +272,7 @@ def scope_walk(
     """
     out: list[typing.Any] = []
     kinds = None if kind is None else _kinds(kind)
-    wanted = None if kinds is None else tuple(kinds)
+    wanted = kinds
     ranges: list[list[typing.Any]] = []  # [flat, start, end, leaf or None]
     for stmt in stmts:
         span = stmt.__dict__.get(_SPAN) or _side_span(stmt)
@@ -296,7 +301,11 @@ def scope_walk(
 
 
 def _collect(
-    out: list[typing.Any], flat: Flat, start: int, end: int, kinds: list[type[ast.AST]] | None
+    out: list[typing.Any],
+    flat: Flat,
+    start: int,
+    end: int,
+    kinds: tuple[type[ast.AST], ...] | None,
 ) -> None:
     if start >= end:
         return

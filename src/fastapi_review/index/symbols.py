@@ -167,10 +167,14 @@ def dotted(expr: ast.expr) -> str | None:
     """`a.b.c` as text, or None for anything that is not a name chain."""
     if isinstance(expr, ast.Name):
         return expr.id
-    if isinstance(expr, ast.Attribute):
-        base = dotted(expr.value)
-        return f"{base}.{expr.attr}" if base else None
-    return None
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
 
 
 def strip_annotation(ann: ast.expr | None) -> ast.expr | None:

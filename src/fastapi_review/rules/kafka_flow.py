@@ -313,7 +313,15 @@ class ConsumeLoop:
 
 
 def consume_loops(ix: ProjectIndex) -> list[ConsumeLoop]:
-    """Loops that take messages from a Kafka consumer, in every source function."""
+    """Loops that take messages from a Kafka consumer, in every source function (found
+    once per index)."""
+    got = ix.memo.get("kafka_flow.consume_loops")
+    if got is None:
+        got = ix.memo["kafka_flow.consume_loops"] = _consume_loops(ix)
+    return list(typing.cast(list[ConsumeLoop], got))
+
+
+def _consume_loops(ix: ProjectIndex) -> list[ConsumeLoop]:
     if not any(c.role == "consumer" for c in ix.kafka_clients) and not any(
         imports_kafka(m) for m in ix.source_modules
     ):
