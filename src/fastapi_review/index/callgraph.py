@@ -130,8 +130,11 @@ class CallGraph:
             for fn in m.functions:
                 self._build(fn)
 
-    def own_nodes(self, fn: Function) -> list[ast.AST]:
-        """Every node of `fn`'s body, not descending into nested defs, classes or lambdas."""
+    def own_nodes(self, fn: Function, kind: object = None) -> list[ast.AST]:
+        """Every node of `fn`'s body, not descending into nested defs, classes or lambdas;
+        only the nodes of `kind` if given (as in `index.nodes.walk`)."""
+        if kind is not None:
+            return scope_walk(fn.node.body, kind, keep_scopes=False)
         key = id(fn.node)
         got = self._nodes.get(key)
         if got is None:
@@ -285,7 +288,7 @@ class CallGraph:
                     t = _generic_base(r, arg.annotation)
                     if t:
                         out[arg.arg] = t
-            for sub in self.own_nodes(fn):
+            for sub in self.own_nodes(fn, ast.AnnAssign):
                 if isinstance(sub, ast.AnnAssign) and isinstance(sub.target, ast.Name):
                     t = _generic_base(r, sub.annotation)
                     if t:

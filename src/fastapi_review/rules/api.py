@@ -534,7 +534,7 @@ class StatusCode(Rule):
                     f"{route.method} {route.path} answers {code or 200}, but the tech design "
                     f"states {wanted}",
                 )
-            for sub in own_nodes(fn):
+            for sub in own_nodes(fn, ast.Return):
                 if not isinstance(sub, ast.Return) or sub.value is None:
                     continue
                 value = sub.value

@@ -61,7 +61,7 @@ def _import_nodes(module: Module) -> Iterator[tuple[int, str, list[str]]]:
 def _first_raise_of(module: Module, names: set[str]) -> tuple[int, str] | None:
     """(line, name) of the first `raise X(...)` whose X is one of these imported names."""
     best: tuple[int, str] | None = None
-    for node in walk(module.tree):
+    for node in walk(module.tree, ast.Raise):
         if not isinstance(node, ast.Raise) or node.exc is None:
             continue
         exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc

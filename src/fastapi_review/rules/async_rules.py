@@ -614,7 +614,7 @@ def _bare_call_statements(graph: CallGraph, fn: Function) -> set[int]:
     """ids of calls that are whole expression statements (their result is dropped)."""
     return {
         id(n.value)
-        for n in graph.own_nodes(fn)
+        for n in graph.own_nodes(fn, ast.Expr)
         if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
     }
 
@@ -775,7 +775,7 @@ class FireAndForgetTask(Rule):
                     continue
                 bare = _bare_call_statements(graph, fn)
                 assigned: dict[int, str] = {}
-                for sub in graph.own_nodes(fn):
+                for sub in graph.own_nodes(fn, ast.Assign):
                     if (
                         isinstance(sub, ast.Assign)
                         and len(sub.targets) == 1
@@ -986,7 +986,10 @@ class UnmanagedSession(Rule):
 
 def _plain_dependency(graph: CallGraph, fn: Function) -> bool:
     """`fn` is used as a FastAPI dependency (`Depends(fn)`) and does not yield."""
-    if any(isinstance(n, ast.Yield | ast.YieldFrom) for n in graph.own_nodes(fn)):
+    if any(
+        isinstance(n, ast.Yield | ast.YieldFrom)
+        for n in graph.own_nodes(fn, ast.Yield | ast.YieldFrom)
+    ):
         return False
     return any(e.kind == "depends" for e in graph.callers(fn))
 
@@ -1127,7 +1130,7 @@ class SequentialAwaitsInLoop(Rule):
                 if not fn.is_async:
                     continue
                 by_node = {id(c.node): c for c in fn.calls}
-                for loop in graph.own_nodes(fn):
+                for loop in graph.own_nodes(fn, ast.For):
                     if not isinstance(loop, ast.For) or len(loop.body) != 1 or loop.orelse:
                         continue
                     stmt = loop.body[0]

@@ -207,7 +207,7 @@ def _selected_models(
     index: ProjectIndex, graph: CallGraph, m: Module, fn: Function
 ) -> list[OrmModel]:
     out: list[OrmModel] = []
-    for sub in graph.own_nodes(fn):
+    for sub in graph.own_nodes(fn, ast.Call):
         if isinstance(sub, ast.Call) and _call_name(sub) == "select" and sub.args:
             model = _orm_by_expr(index, graph, m, sub.args[0])
             if model is not None and model not in out:
@@ -422,7 +422,7 @@ class LazyLoadOnAsyncResult(Rule):
             return
         if any(
             isinstance(n, ast.Attribute) and n.attr == "awaitable_attrs"
-            for n in graph.own_nodes(fn)
+            for n in graph.own_nodes(fn, ast.Attribute)
         ):
             return
         refreshed = _refreshed(fn)
@@ -444,7 +444,7 @@ class LazyLoadOnAsyncResult(Rule):
                 "that was not eagerly loaded: MissingGreenlet under AsyncSession",
             )
         for sub in sorted(
-            (n for n in graph.own_nodes(fn) if isinstance(n, ast.Attribute)),
+            (n for n in graph.own_nodes(fn, ast.Attribute) if isinstance(n, ast.Attribute)),
             key=lambda n: (n.lineno, n.col_offset),
         ):
             if not (isinstance(sub.value, ast.Name) and isinstance(sub.ctx, ast.Load)):
@@ -644,7 +644,7 @@ class QueryInLoop(Rule):
                 if not fn.is_async:
                     continue
                 by_node = {id(c.node): c for c in fn.calls}
-                for loop in graph.own_nodes(fn):
+                for loop in graph.own_nodes(fn, ast.For):
                     if not isinstance(loop, ast.For):
                         continue
                     loop_vars = {
@@ -1026,7 +1026,7 @@ def _publishes(index: ProjectIndex, graph: CallGraph, fn: Function, call: Call) 
 def _except_handler_spans(graph: CallGraph, fn: Function) -> list[tuple[int, int]]:
     """(first line, last line) of every `except` block in `fn`'s own body."""
     spans: list[tuple[int, int]] = []
-    for node in graph.own_nodes(fn):
+    for node in graph.own_nodes(fn, ast.ExceptHandler):
         if isinstance(node, ast.ExceptHandler):
             spans.append((node.lineno, node.end_lineno or node.lineno))
     return spans
@@ -1365,7 +1365,7 @@ class UnboundedListQuery(Rule):
                     continue
                 attrs = {
                     n.func.attr
-                    for n in graph.own_nodes(fn)
+                    for n in graph.own_nodes(fn, ast.Call)
                     if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                 }
                 if attrs & _BOUNDED or not attrs & _MANY or "in_" in attrs:
@@ -1403,7 +1403,7 @@ def _is_item_route(path: str) -> bool:
 
 def _filters(graph: CallGraph, fn: Function) -> bool:
     """Whether the function's query has an equality filter (`.where(T.c == v)`, `filter_by`)."""
-    for n in graph.own_nodes(fn):
+    for n in graph.own_nodes(fn, ast.Call):
         if not isinstance(n, ast.Call) or not isinstance(n.func, ast.Attribute):
             continue
         if n.func.attr == "filter_by" and n.keywords:
@@ -1527,7 +1527,7 @@ class SqlBuiltFromInput(Rule):
         for m in index.source_modules:
             if _is_alembic(m):
                 continue
-            for node in walk(m.tree):
+            for node in walk(m.tree, ast.Call):
                 if not isinstance(node, ast.Call) or not node.args:
                     continue
                 arg = node.args[0]

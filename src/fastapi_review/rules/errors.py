@@ -688,7 +688,7 @@ class ErrorNotLogged(Rule):
             for fn in module.functions:
                 if _is_healthish(fn):
                     continue
-                for node in own_nodes(fn.node):
+                for node in own_nodes(fn.node, ast.ExceptHandler):
                     if not isinstance(node, ast.ExceptHandler) or not is_broad(node):
                         continue
                     if _is_swallowed(node, _success_results(fn.node)):

@@ -120,7 +120,7 @@ def _is_awaited(fn: Function, call: ast.Call) -> bool:
 def _work_calls(ix: ProjectIndex, fn: Function, stmts: Region) -> list[ast.Call]:
     """Calls that do something: not logging, not the consumer API, not sleeping."""
     out: list[ast.Call] = []
-    for node in own_walk(stmts):
+    for node in own_walk(stmts, ast.Call):
         if not isinstance(node, ast.Call) or is_logging(node):
             continue
         if consumer_api_call(ix, fn, node) or func_name(node) == "sleep":

@@ -253,7 +253,7 @@ class PydanticV1Api(Rule):
                         )
         # v1-only names imported from pydantic
         for module in index.source_modules:
-            for node in walk(module.tree):
+            for node in walk(module.tree, ast.ImportFrom):
                 if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
                     continue
                 for alias in node.names:

@@ -279,7 +279,7 @@ class HardcodedSecret(Rule):
         for module in ctx.index.source_modules:
             docstrings = _docstring_ids(module.tree)
             reported: set[int] = set()
-            for node in walk(module.tree):
+            for node in walk(module.tree, ast.Constant):
                 if (
                     not isinstance(node, ast.Constant)
                     or not isinstance(node.value, str)

@@ -496,7 +496,7 @@ class _Handler:
 def _exception_handlers(index: ProjectIndex) -> list[_Handler]:
     out: list[_Handler] = []
     for m in index.source_modules:
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.Call):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
             if (

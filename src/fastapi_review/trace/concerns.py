@@ -455,7 +455,7 @@ def _backoff_bases(env: Env, loops: list[Site]) -> set[float]:
         m = idx.modules.get(path)
         if m is None:
             continue
-        for node in walk(m.tree):
+        for node in walk(m.tree, ast.For | ast.AsyncFor | ast.While):
             if getattr(node, "lineno", None) != line or not isinstance(
                 node, ast.For | ast.AsyncFor | ast.While
             ):
@@ -792,7 +792,7 @@ def _early_return_guard(fn: Function) -> int | None:
     """`if row.x == x: return ...` (no raise): the stored state already holds the input."""
     args = fn.node.args
     params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - {"self", "cls"}
-    for node in walk(fn.node):
+    for node in walk(fn.node, ast.If):
         if not isinstance(node, ast.If) or not node.body:
             continue
         if not isinstance(node.body[-1], ast.Return) or any(
@@ -856,7 +856,7 @@ def _named_table_guard(env: Env, req: Requirement) -> Site | None:
         m = index.modules.get(f.path)
         if m is None or m.is_test:
             continue
-        for node in walk(f.node):
+        for node in walk(f.node, ast.If):
             if (
                 not isinstance(node, ast.If)
                 or not node.body
