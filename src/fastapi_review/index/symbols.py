@@ -164,17 +164,28 @@ def is_test_path(path: str) -> bool:
 
 
 def dotted(expr: ast.expr) -> str | None:
-    """`a.b.c` as text, or None for anything that is not a name chain."""
+    """`a.b.c` as text, or None for anything that is not a name chain (kept on the node)."""
     if isinstance(expr, ast.Name):
         return expr.id
+    if not isinstance(expr, ast.Attribute):
+        return None
+    known = expr.__dict__.get("_fr_dotted", _UNKNOWN)
+    if known is not _UNKNOWN:
+        return typing.cast(str | None, known)
+    top = expr
     parts: list[str] = []
     while isinstance(expr, ast.Attribute):
         parts.append(expr.attr)
         expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    parts.append(expr.id)
-    return ".".join(reversed(parts))
+    text = None
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+        text = ".".join(reversed(parts))
+    top.__dict__["_fr_dotted"] = text
+    return text
+
+
+_UNKNOWN = object()
 
 
 def strip_annotation(ann: ast.expr | None) -> ast.expr | None:

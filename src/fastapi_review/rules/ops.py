@@ -376,6 +376,12 @@ def _formatted_message(call: ast.Call) -> str | None:
     return None
 
 
+def _last_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
 def structured_logging(index: ProjectIndex) -> bool:
     """Whether the project configures structured logging: a structured-logging library, a
     Formatter class of its own, a JSON formatter in `dictConfig`, or an external config file."""
@@ -389,12 +395,16 @@ def structured_logging(index: ProjectIndex) -> bool:
                 (dotted(b) or "").endswith("Formatter") for b in node.bases
             ):
                 return True
-            if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("fileConfig"):
-                return True  # the format lives in a file we do not read
-            if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("dictConfig"):
-                text = ast.unparse(node).lower()
-                if "json" in text or (len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
-                    return True  # JSON formatter, or a config built elsewhere
+            if isinstance(node, ast.Call):
+                name = _last_name(node.func)  # cheap test first: few calls are either
+                if name.endswith("fileConfig") and (dotted(node.func) or "").endswith("fileConfig"):
+                    return True  # the format lives in a file we do not read
+                if name.endswith("dictConfig") and (dotted(node.func) or "").endswith("dictConfig"):
+                    text = ast.unparse(node).lower()
+                    if "json" in text or (
+                        len(node.args) == 1 and isinstance(node.args[0], ast.Name)
+                    ):
+                        return True  # JSON formatter, or a config built elsewhere
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 low = node.value.lower()
                 if "jsonformatter" in low or "jsonlogger" in low or "json_formatter" in low:
