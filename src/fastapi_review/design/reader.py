@@ -111,6 +111,10 @@ class _State:
     keys: dict[str, Requirement] = field(default_factory=dict)
     secondary: list[tuple[str, str, list[str], str, int, list[str]]] = field(default_factory=list)
     schemas: dict[str, Requirement] = field(default_factory=dict)
+    # kept as requirements are added: the count of each kind (for the next id) and the
+    # endpoints by normalised path (`GET /orders/{id}` and `GET /orders/{order_id}` are one)
+    counts: dict[str, int] = field(default_factory=dict)
+    endpoints: dict[str, Requirement] = field(default_factory=dict)
 
 
 def read_design(path: Path) -> DesignDoc:
@@ -185,8 +189,11 @@ def _add(st: _State, req: Requirement) -> Requirement | None:
             return None
     st.ids.add(req.id)
     st.doc.requirements.append(req)
+    st.counts[req.kind] = st.counts.get(req.kind, 0) + 1
     if req.kind in {"endpoint", "event", "model"}:
         st.keys[req.key.lower()] = req
+    if req.kind == "endpoint":
+        st.endpoints.setdefault(_norm_path(req.key), req)
     return req
 
 
@@ -263,16 +270,13 @@ def _endpoint(
     key = f"{method} {path}"
     existing = st.keys.get(key.lower())
     if existing is None:
-        for other in st.keys.values():
-            if other.kind == "endpoint" and _norm_path(other.key) == _norm_path(key):
-                existing = other
-                break
+        existing = st.endpoints.get(_norm_path(key))
     if existing is not None:
         for k, v in details.items():
             if v and not existing.details.get(k):
                 existing.details[k] = v
         return existing
-    n = sum(1 for r in st.doc.requirements if r.kind == "endpoint") + 1
+    n = st.counts.get("endpoint", 0) + 1
     details = {"method": method, "path": path, **details}
     return _add(
         st,
@@ -574,7 +578,7 @@ def _event(
             if v and not existing.details.get(k):
                 existing.details[k] = v
         return existing
-    n = sum(1 for r in st.doc.requirements if r.kind == "event") + 1
+    n = st.counts.get("event", 0) + 1
     return _add(
         st,
         Requirement(
@@ -784,7 +788,7 @@ def _model(
         cols = existing.details.setdefault("columns", [])
         cols.extend(c for c in columns if c not in cols)
         return existing
-    n = sum(1 for r in st.doc.requirements if r.kind == "model") + 1
+    n = st.counts.get("model", 0) + 1
     return _add(
         st,
         Requirement(
