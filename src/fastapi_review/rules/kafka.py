@@ -392,40 +392,54 @@ class ProducerReliability(Rule):
 
     @staticmethod
     def _handled_by_callers(ix: ProjectIndex, fn: Function) -> bool:
-        """A caller up to five calls up makes the call inside a try with handlers."""
+        """A caller up to five calls up makes the call inside a try with handlers.
+
+        Past five calls, or past `_MAX_CALLERS` functions on the way (unresolved calls
+        are matched by method name, so a common name like `get` can draw in most of a
+        large project), the answer is unknown and the rule stays quiet.
+        """
         frontier = [fn]
         seen = {id(fn)}
+        functions: dict[int, Function] = {}
         for _ in range(5):
-            nxt: list[Function] = []
+            nxt: set[int] = set()
             for f in frontier:
-                covered, calling = ProducerReliability._caller_summary(ix, f)
+                covered, calling = ProducerReliability._caller_summary(ix, f, functions)
                 if covered:
                     return True
-                for g in calling:
-                    if id(g) not in seen:
-                        seen.add(id(g))
-                        nxt.append(g)
+                new = calling - seen
+                seen |= new
+                nxt |= new
             if not nxt:
                 return False
-            frontier = nxt
+            if len(seen) > _MAX_CALLERS:
+                return True  # too many callers to tell: stay quiet
+            frontier = [functions[i] for i in nxt]
         return True  # too deep to tell: stay quiet
 
     @staticmethod
-    def _caller_summary(ix: ProjectIndex, fn: Function) -> tuple[bool, list[Function]]:
-        """Whether some call of `fn` sits in a try with handlers, and the functions that
-        call it (each once, in call-site order; one object per function in the index);
-        kept per function."""
+    def _caller_summary(
+        ix: ProjectIndex, fn: Function, functions: dict[int, Function]
+    ) -> tuple[bool, frozenset[int]]:
+        """Whether some call of `fn` sits in a try with handlers, and the ids of the
+        functions that call it (one object per function in the index; `functions` learns
+        them); kept per function."""
         memo = ix.memo.setdefault("kafka.caller_summary", {})
         assert isinstance(memo, dict)
         got = memo.get(id(fn.node))
         if got is None:
             covered = False
-            calling: dict[str, Function] = {}
+            calling: dict[int, Function] = {}
             for g, call in callers(ix, fn):
                 covered = covered or enclosing_try_covers(g, call, ix)
-                calling.setdefault(g.fqname, g)
-            got = memo[id(fn.node)] = (covered, list(calling.values()))
-        return typing.cast(tuple[bool, list[Function]], got)
+                calling[id(g)] = g
+            got = memo[id(fn.node)] = (covered, frozenset(calling), calling)
+        covered, ids, objects = typing.cast(tuple[bool, frozenset[int], dict[int, Function]], got)
+        functions.update(objects)
+        return covered, ids
+
+
+_MAX_CALLERS = 500
 
 
 # --- KAF002 -----------------------------------------------------------------------------
