@@ -68,7 +68,7 @@ ws = open_workspace(Path(sys.argv[1]), run_tests=False)
 r = static_phase(ws)
 total = time.perf_counter() - t
 print(json.dumps({"seconds": total, "from_cache": r.from_cache, "findings": len(r.findings),
-                  "rule_errors": r.rule_errors, "modules": len(r.index.modules),
+                  "rule_errors": r.rule_errors, "modules": r.modules,
                   "stages": r.timings}))
 """
 

@@ -117,3 +117,20 @@ def test_an_unwritable_cache_does_not_stop_the_review(project: Path, tmp_path: P
         fh.write(f'\n[tool.fastapi-review]\ncache-dir = "{blocker / "cache"}"\n')
     hit, findings = _static(project)
     assert hit is False and findings
+
+
+def test_a_static_hit_parses_nothing_and_gives_back_the_same_review(
+    project: Path, private_cache: Path
+) -> None:
+    (project / "app" / "broken.py").write_text("def broken(:\n", encoding="utf-8")
+    first = static_phase(open_workspace(project, run_tests=False))
+    second = static_phase(open_workspace(project, run_tests=False))
+    assert (first.from_cache, second.from_cache) == (False, True)
+    assert first.index is not None and second.index is None  # the hit built no index
+    assert "index" not in second.timings
+    assert second.modules == first.modules == len(first.index.modules)
+    assert [s.model_dump() for s in second.skipped] == [s.model_dump() for s in first.skipped]
+    assert any(s.path == "app/broken.py" for s in second.skipped)
+    assert [t.model_dump() for t in second.traced] == [t.model_dump() for t in first.traced]
+    assert second.traced  # the mini project's design has requirements
+    assert [f.model_dump() for f in second.findings] == [f.model_dump() for f in first.findings]

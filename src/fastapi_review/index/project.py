@@ -244,7 +244,7 @@ def _build_index(root: Path, include: list[str] | None, exclude: list[str] | Non
     paths, skipped = discover(root, include or [], exclude or [])
     index.skipped.extend(skipped)
     for rel in paths:
-        special = _not_regular(root, rel)
+        special = not_regular(root, rel)
         if special is not None:
             index.skipped.append(special)
             continue
@@ -275,7 +275,7 @@ def _build_index(root: Path, include: list[str] | None, exclude: list[str] | Non
     return index
 
 
-def _not_regular(root: Path, rel: str) -> SkippedFile | None:
+def not_regular(root: Path, rel: str) -> SkippedFile | None:
     """A FIFO, socket or device named *.py: reading it could block forever, so skip it."""
     try:
         mode = (root / rel).stat().st_mode
