@@ -182,7 +182,7 @@ def main() -> int:
         seconds = info.get("seconds", wall)
         note = "  TIMED OUT" if timed_out else ""
         if "from_cache" in info:
-            note += "  [rules from cache]" if info["from_cache"] else "  [cold]"
+            note += "  [from the cache]" if info["from_cache"] else "  [cold]"
         extra = ""
         if "stages" in info:
             stages = info["stages"]

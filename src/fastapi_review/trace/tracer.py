@@ -132,9 +132,11 @@ def trace_requirements(
     retry_first = sorted(
         requirements, key=lambda r: 0 if re.search(r"\bretr(y|ied)\b", r.text, re.I) else 1
     )
+    inherited = False  # once every retry statement is traced (they come first)
     for n, req in enumerate(retry_first):
-        if n == 0 or not re.search(r"\bretr(y|ied)\b", req.text, re.I):
+        if n == 0 or (not inherited and not re.search(r"\bretr(y|ied)\b", req.text, re.I)):
             _dlq_inherits(requirements, outcomes)
+            inherited = n > 0 or not re.search(r"\bretr(y|ied)\b", req.text, re.I)
         if req.id in outcomes:
             continue
         try:
