@@ -114,6 +114,8 @@ class CallGraph:
         self._resolving: set[int] = set()
         self._known_results: dict[int, str | None] = {}
         self._value_types: dict[str, str | None] = {}
+        self._targets: dict[int, str | None] = {}
+        self.qualified: dict[int, str | None] = {}  # call node id -> `qualified_call`
         self._out: dict[str, list[Edge]] = {}
         self._in: dict[str, list[Edge]] = {}
         self._call_fn: dict[int, Function | None] = {}
@@ -375,7 +377,16 @@ class CallGraph:
         return out
 
     def target_of(self, fn: Function, call: Call) -> str | None:
-        """The call's dotted target with bare local names typed by generic annotations."""
+        """The call's dotted target with bare local names typed by generic annotations
+        (worked out once per call site)."""
+        key = id(call.node)
+        if key in self._targets:
+            return self._targets[key]
+        got = self._target_of(fn, call)
+        self._targets[key] = got
+        return got
+
+    def _target_of(self, fn: Function, call: Call) -> str | None:
         target = call.target
         if target is None:
             return None
@@ -894,7 +905,16 @@ def spelled(type_name: str) -> str:
 
 
 def qualified_call(graph: CallGraph, fn: Function, call: Call) -> str | None:
-    """The call as `Type.method` (receiver type resolved) or a plain dotted function name."""
+    """The call as `Type.method` (receiver type resolved) or a plain dotted function name
+    (worked out once per call site)."""
+    key = id(call.node)
+    if key in graph.qualified:
+        return graph.qualified[key]
+    got = graph.qualified[key] = _qualified_call(graph, fn, call)
+    return got
+
+
+def _qualified_call(graph: CallGraph, fn: Function, call: Call) -> str | None:
     target = graph.target_of(fn, call)
     if target is None:
         return None
