@@ -41,7 +41,7 @@ def _fields_for(t: type[ast.AST]) -> tuple[str, ...]:
 class Flat:
     """The nodes of one tree in depth-first source order, and per concrete type."""
 
-    __slots__ = ("_subtypes", "by_type", "nodes", "positions")
+    __slots__ = ("by_type", "nodes", "positions", "segments")
 
     def __init__(self, tree: ast.AST) -> None:
         nodes: list[ast.AST] = []
@@ -94,6 +94,30 @@ class Flat:
         self.nodes = nodes
         self.by_type = by_type
         self.positions = positions
+        self.segments: dict[
+            tuple[int, int, tuple[type[ast.AST], ...]], list[tuple[int, int, ast.AST | None]]
+        ] = {}
+
+    def own_segments(
+        self, start: int, end: int, scopes: tuple[type[ast.AST], ...]
+    ) -> list[tuple[int, int, ast.AST | None]]:
+        """The stretches of [start, end) outside the nested `scopes`, each with the scope
+        node that ends it (None for the last); kept per range, as functions are walked
+        again and again."""
+        key = (start, end, scopes)
+        got = self.segments.get(key)
+        if got is None:
+            got = []
+            lo = start
+            for inner in self.of_types(scopes, start, end):
+                i_start, i_end = span_of(inner)
+                if i_start < lo:  # inside a scope already left out
+                    continue
+                got.append((lo, i_start, inner))
+                lo = i_end
+            got.append((lo, end, None))
+            self.segments[key] = got
+        return got
 
     def of_type(self, kind: type[ast.AST], start: int, end: int) -> list[ast.AST]:
         kinds = _concrete(kind)
@@ -287,16 +311,10 @@ def scope_walk(
             if wanted is None or isinstance(leaf, wanted):
                 out.append(leaf)
             continue
-        lo = start
-        for inner in flat.of_types(scopes, start, end):
-            i_start, i_end = span_of(inner)
-            if i_start < lo:  # inside a scope already left out
-                continue
-            _collect(out, flat, lo, i_start, kinds)
-            if keep_scopes and (wanted is None or isinstance(inner, wanted)):
+        for lo, hi, inner in flat.own_segments(start, end, scopes):
+            _collect(out, flat, lo, hi, kinds)
+            if inner is not None and keep_scopes and (wanted is None or isinstance(inner, wanted)):
                 out.append(inner)
-            lo = i_end
-        _collect(out, flat, lo, end, kinds)
     return out
 
 
