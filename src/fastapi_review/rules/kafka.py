@@ -400,7 +400,9 @@ class ProducerReliability(Rule):
         """
         frontier = [fn]
         seen = {id(fn)}
-        functions: dict[int, Function] = {}
+        functions = ix.memo.get("kafka.functions_by_id")
+        if not isinstance(functions, dict):
+            functions = ix.memo["kafka.functions_by_id"] = {}
         for _ in range(5):
             nxt: set[int] = set()
             for f in frontier:
@@ -422,8 +424,8 @@ class ProducerReliability(Rule):
         ix: ProjectIndex, fn: Function, functions: dict[int, Function]
     ) -> tuple[bool, frozenset[int]]:
         """Whether some call of `fn` sits in a try with handlers, and the ids of the
-        functions that call it (one object per function in the index; `functions` learns
-        them); kept per function."""
+        functions that call it (one object per function in the index; `functions`, kept
+        with the index, learns them); kept per function."""
         memo = ix.memo.setdefault("kafka.caller_summary", {})
         assert isinstance(memo, dict)
         got = memo.get(id(fn.node))
@@ -433,10 +435,9 @@ class ProducerReliability(Rule):
             for g, call in callers(ix, fn):
                 covered = covered or enclosing_try_covers(g, call, ix)
                 calling[id(g)] = g
-            got = memo[id(fn.node)] = (covered, frozenset(calling), calling)
-        covered, ids, objects = typing.cast(tuple[bool, frozenset[int], dict[int, Function]], got)
-        functions.update(objects)
-        return covered, ids
+            functions.update(calling)
+            got = memo[id(fn.node)] = (covered, frozenset(calling))
+        return typing.cast(tuple[bool, frozenset[int]], got)
 
 
 _MAX_CALLERS = 500
