@@ -23,8 +23,25 @@ def _match(path: str, pattern: str) -> bool:
     return False
 
 
+_known: dict[int, tuple[object, dict[str, str | None]]] = {}
+
+
 def layer_of(path: str, config: Config) -> str | None:
-    """The layer of a source file, or None when no layer glob matches."""
+    """The layer of a source file, or None when no layer glob matches (kept per layer
+    configuration and path: rules ask again and again)."""
+    layers = config.layers
+    entry = _known.get(id(layers))
+    if entry is None or entry[0] is not layers:
+        if len(_known) > 64:
+            _known.clear()
+        entry = _known[id(layers)] = (layers, {})
+    paths = entry[1]
+    if path not in paths:
+        paths[path] = _layer_of(path, config)
+    return paths[path]
+
+
+def _layer_of(path: str, config: Config) -> str | None:
     names = [n for n in LAYER_ORDER if n in config.layers] + [
         n for n in config.layers if n not in LAYER_ORDER
     ]

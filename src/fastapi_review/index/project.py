@@ -58,11 +58,20 @@ class ProjectIndex:
     # --- lookups -----------------------------------------------------------------
     @property
     def source_modules(self) -> list[Module]:
-        return [m for m in self.modules.values() if not m.is_test]
+        return list(self._split()[0])
 
     @property
     def test_modules(self) -> list[Module]:
-        return [m for m in self.modules.values() if m.is_test]
+        return list(self._split()[1])
+
+    def _split(self) -> tuple[list[Module], list[Module]]:
+        """Source and test modules, sorted out once (again if modules were added)."""
+        got = self.memo.get("index.split")
+        if not isinstance(got, tuple) or got[0] != len(self.modules):
+            source = [m for m in self.modules.values() if not m.is_test]
+            tests = [m for m in self.modules.values() if m.is_test]
+            got = self.memo["index.split"] = (len(self.modules), source, tests)
+        return got[1], got[2]
 
     def module_of(self, fn: Function) -> Module:
         return self.modules[fn.path]
