@@ -754,11 +754,20 @@ def enclosing_try_covers(fn: Function, node: ast.AST, ix: ProjectIndex | None = 
     (the question is asked for every caller of every send site).
     """
     if ix is None:
-        return any(s.node is node and bool(s.tries) for s in sites(fn.node.body))
+        return id(node) in _try_covered(fn)
     memo = ix.memo.setdefault("kafka_flow.try_covered", {})
     assert isinstance(memo, dict)
     covered = memo.get(id(fn.node))
     if covered is None:
-        covered = {id(s.node) for s in sites(fn.node.body) if s.tries}
-        memo[id(fn.node)] = covered
+        covered = memo[id(fn.node)] = _try_covered(fn)
     return id(node) in covered
+
+
+def _try_covered(fn: Function) -> set[int]:
+    """ids of the nodes of `fn` (not inside nested defs) in the body of a try with
+    handlers: the same nodes `sites` gives with `tries`, read from the flattened tree."""
+    out: set[int] = set()
+    for t in scope_walk(fn.node.body, ast.Try | ast.TryStar):
+        if isinstance(t, ast.Try | ast.TryStar) and t.handlers:
+            out.update(map(id, scope_walk(t.body)))
+    return out

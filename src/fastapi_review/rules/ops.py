@@ -419,6 +419,9 @@ def _json_shaped_format(modules: list[Module]) -> tuple[str, int] | None:
         for node in walk(m.tree, ast.Call):
             if not isinstance(node, ast.Call):
                 continue
+            last = _last_name(node.func)  # cheap test first: few calls are either
+            if last != "basicConfig" and not last.endswith("Formatter"):
+                continue
             name = (dotted(node.func) or "").rsplit(".", 1)[-1]
             if name == "basicConfig":
                 exprs = [k.value for k in node.keywords if k.arg == "format"]
@@ -562,7 +565,9 @@ class UnstructuredLogging(Rule):
                 (m.path, node.lineno)
                 for m in modules
                 for node in walk(m.tree, ast.Call)
-                if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("basicConfig")
+                if isinstance(node, ast.Call)
+                and _last_name(node.func).endswith("basicConfig")
+                and (dotted(node.func) or "").endswith("basicConfig")
             ),
             None,
         )

@@ -132,7 +132,7 @@ ENV_GETTERS = ("getenv", "environ.get", "environ.setdefault")
 def _env_default(call: ast.Call) -> tuple[str, ast.Constant] | None:
     """(variable, default) of `os.getenv("DB_PASSWORD", "s3cret")` / `os.environ.get(...)`:
     the fallback is used whenever the variable is missing, so it is a committed secret."""
-    if not (dotted(call.func) or "").endswith(ENV_GETTERS) or len(call.args) < 2:
+    if len(call.args) < 2 or not (dotted(call.func) or "").endswith(ENV_GETTERS):
         return None
     key, default = call.args[0], call.args[1]
     if (
