@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import stat
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,6 +64,16 @@ class ProjectIndex:
     @property
     def test_modules(self) -> list[Module]:
         return list(self._split()[1])
+
+    def lower_text(self, m: Module) -> str:
+        """The module's text in lower case, made once: a cheap first test (`"x" in text`)
+        before walking a module's nodes, and for lower-case pattern searches."""
+        texts = self.memo.setdefault("index.lower_text", {})
+        assert isinstance(texts, dict)
+        got = texts.get(m.path)
+        if got is None:
+            got = texts[m.path] = "\n".join(m.lines).lower()
+        return typing.cast(str, got)
 
     def _split(self) -> tuple[list[Module], list[Module]]:
         """Source and test modules, sorted out once (again if modules were added)."""

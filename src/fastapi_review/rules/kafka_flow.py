@@ -699,11 +699,7 @@ UNKNOWN: object = _UNKNOWN
 def source_text(ix: ProjectIndex) -> list[tuple[Module, str]]:
     """Each source module with its text in lower case (made once per index): search it
     with lower-case patterns, not `re.IGNORECASE`, which is several times slower."""
-    got = ix.memo.get("kafka_flow.source_text")
-    if got is None:
-        got = [(m, "\n".join(m.lines).lower()) for m in ix.source_modules]
-        ix.memo["kafka_flow.source_text"] = got
-    return typing.cast(list[tuple[Module, str]], got)
+    return [(m, ix.lower_text(m)) for m in ix.source_modules]
 
 
 _CallSite = tuple[int, Function, ast.Call]

@@ -382,6 +382,10 @@ def _last_name(func: ast.expr) -> str:
     return func.id if isinstance(func, ast.Name) else ""
 
 
+# every shape `structured_logging` looks for has one of these in its text
+_LOGGING_SETUP_WORDS = ("formatter", "fileconfig", "dictconfig", "jsonlogger")
+
+
 def structured_logging(index: ProjectIndex) -> bool:
     """Whether the project configures structured logging: a structured-logging library, a
     Formatter class of its own, a JSON formatter in `dictConfig`, or an external config file."""
@@ -390,6 +394,9 @@ def structured_logging(index: ProjectIndex) -> bool:
             continue  # alembic's env.py configures alembic's own logging (`fileConfig`)
         if any(q.split(".", 1)[0] in STRUCTURED_LOGGING for q in m.imports.values()):
             return True
+        low = index.lower_text(m)
+        if not any(word in low for word in _LOGGING_SETUP_WORDS):
+            continue  # none of the shapes below can be in this module
         for node in walk(m.tree, (ast.ClassDef, ast.Call, ast.Constant)):
             if isinstance(node, ast.ClassDef) and any(
                 (dotted(b) or "").endswith("Formatter") for b in node.bases
