@@ -45,18 +45,21 @@ class Flat:
 
     def __init__(self, tree: ast.AST) -> None:
         nodes: list[ast.AST] = []
-        parents: list[int] = []
-        inner: list[int] = []  # positions of the nodes that have children
         by_type: dict[type[ast.AST], list[ast.AST]] = {}
         positions: dict[type[ast.AST], list[int]] = {}
-        stack: list[tuple[ast.AST, int]] = [(tree, -1)]
-        pop, push = stack.pop, stack.append
+        # depth first; a node with children (and every statement) also pushes its own
+        # position, popped once everything under it is listed: its span ends there
+        stack: list[ast.AST | int] = [tree]
+        pop, push, extend = stack.pop, stack.append, stack.extend
         AST, lst, fields_of, stmt = ast.AST, list, _child_fields, ast.stmt
+        append = nodes.append
         while stack:
-            node, parent = pop()
+            node = pop()
+            if isinstance(node, int):
+                setattr(nodes[node], _SPAN, (self, node, len(nodes)))
+                continue
             here = len(nodes)
-            nodes.append(node)
-            parents.append(parent)
+            append(node)
             t = type(node)
             bucket = by_type.get(t)
             if bucket is None:
@@ -65,10 +68,10 @@ class Flat:
             else:
                 bucket.append(node)
                 positions[t].append(here)
-            children: list[ast.AST] = []
             names = fields_of.get(t)
             if names is None:
                 names = _fields_for(t)
+            children: list[ast.AST] = []
             for name in names:
                 value = getattr(node, name, None)
                 if value is None:
@@ -80,16 +83,9 @@ class Flat:
                 elif isinstance(value, AST):
                     children.append(value)
             if children or isinstance(node, stmt):
-                inner.append(here)
-                for child in reversed(children):
-                    push((child, here))
-        ends = list(range(1, len(nodes) + 1))
-        for i in range(len(nodes) - 1, 0, -1):
-            p = parents[i]
-            if ends[i] > ends[p]:
-                ends[p] = ends[i]
-        for i in inner:  # nodes with children, and every statement
-            setattr(nodes[i], _SPAN, (self, i, ends[i]))
+                push(here)
+                children.reverse()
+                extend(children)
         setattr(tree, _SPAN, (self, 0, len(nodes)))
         self.nodes = nodes
         self.by_type = by_type
