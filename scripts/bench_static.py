@@ -65,11 +65,12 @@ from fastapi_review.cache import static_phase
 from fastapi_review.workspace import open_workspace
 t = time.perf_counter()
 ws = open_workspace(Path(sys.argv[1]), run_tests=False)
-r = static_phase(ws)
-total = time.perf_counter() - t
-print(json.dumps({"seconds": total, "from_cache": r.from_cache, "findings": len(r.findings),
-                  "rule_errors": r.rule_errors, "modules": r.modules,
-                  "stages": r.timings}))
+r = static_phase(ws, one_shot=True)  # a process that ends after it, like the CLI
+out = {"from_cache": r.from_cache, "findings": [f.model_dump(mode="json") for f in r.findings],
+       "rule_errors": r.rule_errors, "modules": r.modules, "stages": r.timings}
+out["seconds"] = time.perf_counter() - t  # after the findings are serialised, as a report would be
+out["findings"] = len(out["findings"])
+print(json.dumps(out))
 """
 
 PER_RULE_CHILD = r"""

@@ -320,15 +320,16 @@ class StaticResult:
     timings: dict[str, float]
 
 
-def static_phase(ws: Workspace, use_cache: bool = True) -> StaticResult:
+def static_phase(ws: Workspace, use_cache: bool = True, one_shot: bool = False) -> StaticResult:
     """Index, rules and tracing, without any gate: the part of a review that reads code.
 
     The same steps, in the same order, as `pipeline.run_review` minus the gates (no
     coverage, no tool findings); used by the benchmark and by tests. When the cache holds
     this exact project (same key: every file's bytes, design, configuration, change,
-    tool), the result comes from it and nothing is parsed.
+    tool), the result comes from it and nothing is parsed. `one_shot`: the process ends
+    after this (as the command line does; see `runtime.fewer_gc_passes`).
     """
-    with fewer_gc_passes():
+    with fewer_gc_passes(one_shot):
         return _static_phase(ws, use_cache)
 
 

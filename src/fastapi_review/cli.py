@@ -235,10 +235,10 @@ def review_cmd(
             _check_writable(path)
     term = None if quiet else Terminal(sys.stderr if json_out == "-" else sys.stdout)
     if term is None:
-        result = run_review(ws, gates=gate_names)
+        result = run_review(ws, gates=gate_names, one_shot=True)
     else:
         with StageProgress(term) as progress:
-            result = run_review(ws, progress, gates=gate_names)
+            result = run_review(ws, progress, gates=gate_names, one_shot=True)
     if only_files:
         keep = _only_files(ws.root, paths)
         result.findings = [f for f in result.findings if f.path in keep]

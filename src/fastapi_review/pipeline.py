@@ -79,10 +79,14 @@ def stats(index: ProjectIndex) -> dict[str, int]:
 
 
 def run_review(
-    ws: Workspace, progress: Progress = _noop, gates: Iterable[str] | None = None
+    ws: Workspace,
+    progress: Progress = _noop,
+    gates: Iterable[str] | None = None,
+    one_shot: bool = False,
 ) -> Review:
-    """`gates`: the names of the gates to run (None: every gate)."""
-    with fewer_gc_passes():
+    """`gates`: the names of the gates to run (None: every gate). `one_shot`: the process
+    ends after this review (the command line; see `runtime.fewer_gc_passes`)."""
+    with fewer_gc_passes(one_shot):
         return _run_review(ws, progress, gates)
 
 
