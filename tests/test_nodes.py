@@ -18,6 +18,7 @@ from fastapi_review.index.nodes import (
     children,
     flatten,
     own_nodes,
+    parent_of,
     scope_walk,
     span_of,
     walk,
@@ -186,6 +187,19 @@ def test_spans_cover_exactly_the_subtree() -> None:
     for stmt in walk(tree, ast.Pass | ast.Break):
         start, end = span_of(stmt)
         assert end == start + 1
+
+
+def test_parent_of_every_node_with_a_span() -> None:
+    tree = _tree()
+    assert parent_of(tree) is None
+    for parent in _preorder(tree):
+        for child in ast.iter_child_nodes(parent):
+            if isinstance(child, SINGLETONS):
+                continue
+            if child in _inner_nodes(child) or isinstance(child, ast.stmt):
+                assert parent_of(child) is parent
+    leaf = next(n for n in _preorder(tree) if isinstance(n, ast.Constant))
+    assert parent_of(leaf) is None  # a leaf has no span: callers map parents themselves
 
 
 def test_nodes_outside_a_flattened_tree_are_walked_on_the_side() -> None:

@@ -216,6 +216,21 @@ def has_span(node: ast.AST) -> bool:
     return _SPAN in node.__dict__
 
 
+def parent_of(node: ast.AST) -> ast.AST | None:
+    """The node directly above `node` in its flattened tree (None for a root, or a node
+    without a span): the nearest node before it whose span still covers it."""
+    span = node.__dict__.get(_SPAN)
+    if span is None:
+        return None
+    flat, start, _ = span
+    nodes: list[ast.AST] = flat.nodes
+    for i in range(start - 1, -1, -1):
+        outer = nodes[i].__dict__.get(_SPAN)
+        if outer is not None and outer[0] is flat and outer[2] > start:
+            return nodes[i]
+    return None
+
+
 def span_of(node: ast.AST) -> tuple[int, int]:
     """Where `node` and its subtree lie in its tree's flat list (`node` must have children)."""
     _, start, end = node.__dict__[_SPAN]

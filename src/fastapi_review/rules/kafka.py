@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from fastapi_review.index.callgraph import is_stub
 from fastapi_review.index.kafka import KafkaClient, KafkaSend, client_class
-from fastapi_review.index.nodes import children, walk
+from fastapi_review.index.nodes import children, has_span, parent_of, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, dotted
 from fastapi_review.models import Finding, Severity
@@ -56,6 +56,13 @@ from fastapi_review.rules.kafka_flow import (
 )
 
 # --- shared helpers -------------------------------------------------------------------
+
+
+def _parent(root: ast.AST, node: ast.AST) -> ast.AST | None:
+    """The node directly above `node` (which lies under `root`)."""
+    if has_span(node):
+        return parent_of(node)
+    return _parents(root).get(id(node))
 
 
 def _parents(root: ast.AST) -> dict[int, ast.AST]:
@@ -620,7 +627,7 @@ class ConsumerShutdown(Rule):
         m = ix.modules.get(client.path)
         if m is None:
             return None
-        parent = _parents(m.tree).get(id(client.node))
+        parent = _parent(m.tree, client.node)
         if isinstance(parent, ast.withitem):
             return None
         stored_attr: str | None = None
@@ -1989,7 +1996,7 @@ class UnvalidatedMessage(Rule):
     @staticmethod
     def _result_validated(ix: ProjectIndex, step: Step, call: ast.Call) -> bool:
         fn = step.fn
-        parent = _parents(fn.node).get(id(call))
+        parent = _parent(fn.node, call)
         if isinstance(parent, ast.Call) and parent is not call:
             if func_name(parent) in VALIDATE_METHODS or any(
                 k.arg is None and k.value is call for k in parent.keywords
@@ -2025,9 +2032,9 @@ class ConsumerReturnCheck:
         if step.parent is None or step.call is None:
             return False
         pfn = step.parent.fn
-        assign = _parents(pfn.node).get(id(step.call))
+        assign = _parent(pfn.node, step.call)
         if isinstance(assign, ast.Await):
-            assign = _parents(pfn.node).get(id(assign))
+            assign = _parent(pfn.node, assign)
         if isinstance(assign, ast.Assign) and len(assign.targets) == 1:
             t = assign.targets[0]
             if isinstance(t, ast.Name):
