@@ -1,12 +1,15 @@
 """One walk per module: every node in source order, by type, with each subtree's span.
 
 The index flattens each parsed module once, depth first (a node comes before its
-children, children in source order). Every node that has children is tagged with its
-span in that list, so the nodes under it are a slice, and the nodes of one type under
-it are a slice of that type's list found by bisection: `walk(fn, ast.Call)` costs a
-couple of C-level operations instead of a Python walk of the subtree. Rules and the
-tracer ask `walk` instead of `ast.walk`; a node outside any indexed tree (a tree parsed
-on the side, a synthesized node) falls back to a plain walk in the same order.
+children, children in source order). Every node that has children, and every statement,
+is tagged with its span in that list, so the nodes under it are a slice, and the nodes of
+one type under it are a slice of that type's list found by bisection: `walk(fn, ast.Call)`
+costs a couple of C-level operations instead of a Python walk of the subtree.
+`scope_walk`/`own_nodes` leave nested functions, classes and lambdas out the same way,
+and `parent_of` finds the node above another. Rules and the tracer ask these instead of
+`ast.walk`; a node outside any indexed tree (a tree parsed on the side, a synthesized
+node) is flattened on the side when first walked. The operator and context singletons
+(`Load()`, `Add()`: one object shared by every tree) are not nodes of a tree here.
 """
 
 from __future__ import annotations
@@ -192,21 +195,10 @@ def flatten(tree: ast.AST) -> Flat:
     return Flat(tree)
 
 
-def _has_children(node: ast.AST) -> bool:
-    names = _child_fields.get(type(node))
-    if names is None:
-        names = _fields_for(type(node))
-    for name in names:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST) or (type(value) is list and value):
-            return True
-    return False
-
-
 def _side_span(node: ast.AST) -> tuple[Flat, int, int] | None:
     """The span of a node outside every flattened tree, flattening it on the side; None
     for a leaf (a leaf of a flattened tree has no span either, and needs none)."""
-    if not _has_children(node):
+    if not children(node):
         return None
     flat = Flat(node)
     return flat, 0, len(flat.nodes)
@@ -307,7 +299,6 @@ def scope_walk(
     """
     out: list[typing.Any] = []
     kinds = None if kind is None else _kinds(kind)
-    wanted = kinds
     ranges: list[list[typing.Any]] = []  # [flat, start, end, leaf or None]
     for stmt in stmts:
         span = stmt.__dict__.get(_SPAN) or _side_span(stmt)
@@ -319,12 +310,12 @@ def scope_walk(
             ranges.append([span[0], span[1], span[2], None])
     for flat, start, end, leaf in ranges:
         if flat is None:
-            if wanted is None or isinstance(leaf, wanted):
+            if kinds is None or isinstance(leaf, kinds):
                 out.append(leaf)
             continue
         for lo, hi, inner in flat.own_segments(start, end, scopes):
             _collect(out, flat, lo, hi, kinds)
-            if inner is not None and keep_scopes and (wanted is None or isinstance(inner, wanted)):
+            if inner is not None and keep_scopes and (kinds is None or isinstance(inner, kinds)):
                 out.append(inner)
     return out
 

@@ -124,7 +124,7 @@ class Module:
             # depth first: the open defs that contain the next one are on the stack
             stack: list[tuple[int, ast.AST]] = [(len(flat.nodes), self.tree)]
             for node in flat.of_types(_DEF_TYPES, 0, len(flat.nodes)):
-                _, start, end = getattr(node, "_fr_span", (None, 0, 0))
+                start, end = span_of(node)
                 while stack and stack[-1][0] <= start:
                     stack.pop()
                 nested.setdefault(id(stack[-1][1]), []).append(typing.cast(DefNode, node))
