@@ -1140,10 +1140,8 @@ class SequentialAwaitsInLoop(Rule):
                     call = by_node.get(id(awaited))
                     if call is None:
                         continue
-                    loop_vars = {
-                        n.id for n in walk(loop.target, ast.Name) if isinstance(n, ast.Name)
-                    }
-                    used = {n.id for n in walk(awaited, ast.Name) if isinstance(n, ast.Name)}
+                    loop_vars = {n.id for n in walk(loop.target, ast.Name)}
+                    used = {n.id for n in walk(awaited, ast.Name)}
                     if not loop_vars & used:
                         continue
                     if not _independent_io(graph, fn, call):

@@ -647,9 +647,7 @@ class QueryInLoop(Rule):
                 for loop in graph.own_nodes(fn, ast.For):
                     if not isinstance(loop, ast.For):
                         continue
-                    loop_vars = {
-                        n.id for n in walk(loop.target, ast.Name) if isinstance(n, ast.Name)
-                    }
+                    loop_vars = {n.id for n in walk(loop.target, ast.Name)}
                     hit = self._first_query(graph, fn, loop, by_node, loop_vars)
                     if hit is None:
                         continue
@@ -684,7 +682,7 @@ class QueryInLoop(Rule):
             if call is None:
                 continue
             args = [*call.node.args, *(k.value for k in call.node.keywords)]
-            used = {n.id for a in args for n in walk(a, ast.Name) if isinstance(n, ast.Name)}
+            used = {n.id for a in args for n in walk(a, ast.Name)}
             if not used & loop_vars:
                 continue
             if _session_call(graph, fn, call, QUERY_METHODS):
@@ -779,7 +777,7 @@ def migration_schema(index: ProjectIndex) -> _Schema | None:
                         if t:
                             batch[item.optional_vars.id] = t
         calls = sorted(
-            (s for s in walk(upgrade, ast.Call) if isinstance(s, ast.Call)),
+            (s for s in walk(upgrade, ast.Call)),
             key=lambda c: (c.lineno, c.col_offset),
         )
         for c in calls:
@@ -1472,11 +1470,7 @@ def _has_str_constant(expr: ast.expr) -> bool:
 
 
 def _literal_text(expr: ast.expr) -> str:
-    return " ".join(
-        n.value
-        for n in walk(expr, ast.Constant)
-        if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    )
+    return " ".join(n.value for n in walk(expr, ast.Constant) if isinstance(n.value, str))
 
 
 class SqlBuiltFromInput(Rule):

@@ -380,9 +380,7 @@ class ProducerReliability(Rule):
         if not isinstance(target, ast.Name):
             return False
         uses = [
-            n
-            for n in walk(fn.node, ast.Name)
-            if isinstance(n, ast.Name) and n.id == target.id and isinstance(n.ctx, ast.Load)
+            n for n in walk(fn.node, ast.Name) if n.id == target.id and isinstance(n.ctx, ast.Load)
         ]
         return not uses
 
@@ -781,9 +779,7 @@ def _cancel_only_stops(
             cancels = [
                 n
                 for n in walk(g.node, ast.Call)
-                if isinstance(n, ast.Call)
-                and isinstance(n.func, ast.Attribute)
-                and n.func.attr == "cancel"
+                if isinstance(n.func, ast.Attribute) and n.func.attr == "cancel"
             ]
             if cancels:
                 yield (
@@ -1058,7 +1054,7 @@ def _returned_dict_keys(ix: ProjectIndex, fn: Function, expr: ast.expr) -> set[s
     if callee is None:
         return None
     keys: set[str] = set()
-    returns = [n for n in walk(callee.node, ast.Return) if isinstance(n, ast.Return)]
+    returns = walk(callee.node, ast.Return)
     if not returns:
         return None
     for r in returns:
@@ -1508,9 +1504,7 @@ def _relative_update(stmts: Region) -> ast.stmt | ast.Call | None:
             reads = {
                 (a.value.id, a.attr)
                 for a in walk(node.value, ast.Attribute)
-                if isinstance(a, ast.Attribute)
-                and isinstance(a.value, ast.Name)
-                and a.value.id in loaded
+                if isinstance(a.value, ast.Name) and a.value.id in loaded
             }
             if isinstance(tgt, ast.Name) and reads:
                 derived[tgt.id] = reads
@@ -1672,13 +1666,7 @@ def _callee_upserts(ix: ProjectIndex, fn: Function, call: ast.Call, depth: int =
 
 def _unique_event_column(ix: ProjectIndex, call: ast.Call) -> bool:
     """The call stores an event-id-like field that an ORM model declares unique."""
-    keys = {
-        k.arg
-        for sub in walk(call, ast.Call)
-        if isinstance(sub, ast.Call)
-        for k in sub.keywords
-        if k.arg
-    }
+    keys = {k.arg for sub in walk(call, ast.Call) for k in sub.keywords if k.arg}
     keys = {k for k in keys if _EVENT_KEY.search(k)}
     if not keys:
         return False

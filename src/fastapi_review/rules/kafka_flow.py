@@ -159,7 +159,7 @@ def own_walk(stmts: list[ast.stmt], kind: object = None) -> list[ast.AST]:
 
 
 def names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in walk(node, ast.Name) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node, ast.Name)}
 
 
 def mentions(node: ast.AST, names: set[str]) -> bool:

@@ -572,8 +572,7 @@ class UnstructuredLogging(Rule):
                 (m.path, node.lineno)
                 for m in modules
                 for node in walk(m.tree, ast.Call)
-                if isinstance(node, ast.Call)
-                and _last_name(node.func).endswith("basicConfig")
+                if _last_name(node.func).endswith("basicConfig")
                 and (dotted(node.func) or "").endswith("basicConfig")
             ),
             None,

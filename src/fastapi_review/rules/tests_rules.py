@@ -72,7 +72,7 @@ def _module_of(index: ProjectIndex, qname: str) -> Module | None:
 def _referenced_modules(index: ProjectIndex, tf: TestFunction) -> set[str]:
     """Paths of the project modules a test function uses (by imported name or call target)."""
     out: set[str] = set()
-    names = {n.id for n in walk(tf.function.node, ast.Name) if isinstance(n, ast.Name)}
+    names = {n.id for n in walk(tf.function.node, ast.Name)}
     names |= set(tf.fixtures)
     for name in names:
         qual = tf.module.imports.get(name)
@@ -103,7 +103,7 @@ def _uses_client(tf: TestFunction) -> bool:
     if tf.http_calls:
         return True
     text = " ".join(tf.fixtures)
-    names = [dotted(n) or "" for n in walk(tf.function.node, ast.expr) if isinstance(n, ast.expr)]
+    names = [dotted(n) or "" for n in walk(tf.function.node, ast.expr)]
     return any(c in name for name in names for c in CLIENTS) or (
         "client" in text
         and any(

@@ -144,8 +144,7 @@ def _client_options(env: Env, client: KafkaClient) -> tuple[dict[str, ast.expr],
             bound = [
                 n.value
                 for n in walk(client.function.node, ast.Assign)
-                if isinstance(n, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == a.id for t in n.targets)
+                if any(isinstance(t, ast.Name) and t.id == a.id for t in n.targets)
                 and isinstance(n.value, ast.Dict)
             ]
             if bound:
@@ -335,10 +334,7 @@ def commit_after_processing(env: Env, req: Requirement) -> Outcome | None:
             if not isinstance(node, ast.For | ast.AsyncFor | ast.While):
                 continue
             calls = [
-                (n.lineno, ast.unparse(n.func))
-                for stmt in node.body
-                for n in walk(stmt, ast.Call)
-                if isinstance(n, ast.Call)
+                (n.lineno, ast.unparse(n.func)) for stmt in node.body for n in walk(stmt, ast.Call)
             ]
             commits = [ln for ln, name in calls if name.endswith(".commit")]
             work = [
@@ -495,12 +491,8 @@ def _unawaited_pauses(env: Env, loops: list[Site]) -> list[Site]:
     """
     out: list[Site] = []
     for (path, _line), loop in _loops_at(env, loops):
-        awaited = {id(n.value) for n in walk(loop, ast.Await) if isinstance(n, ast.Await)}
-        pauses = [
-            c
-            for c in walk(loop, ast.Call)
-            if isinstance(c, ast.Call) and (dotted(c.func) or "").endswith("sleep")
-        ]
+        awaited = {id(n.value) for n in walk(loop, ast.Await)}
+        pauses = [c for c in walk(loop, ast.Call) if (dotted(c.func) or "").endswith("sleep")]
         idle = [
             c
             for c in pauses
@@ -660,9 +652,7 @@ def schema_validation(env: Env, req: Requirement) -> Outcome | None:
                     and node.type is not None
                     and re.search(r"ValidationError|ValueError|DecodeError", ast.unparse(node.type))
                 ):
-                    inner = [
-                        n for s in node.body for n in walk(s, ast.Call) if isinstance(n, ast.Call)
-                    ]
+                    inner = [n for s in node.body for n in walk(s, ast.Call)]
                     refs = [ast.unparse(n.func) for n in inner] + [
                         ast.unparse(a) for n in inner for a in n.args
                     ]

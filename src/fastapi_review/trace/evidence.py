@@ -217,7 +217,7 @@ def _collect_headers(
         return
     for name, line in _header_items(index, m, expr):
         out.setdefault(name, (fn.path, line))
-    names = {n.id for n in walk(expr, ast.Name) if isinstance(n, ast.Name)}
+    names = {n.id for n in walk(expr, ast.Name)}
     # `headers=row.headers` of an ORM row: the headers stored on that row elsewhere
     if isinstance(expr, ast.Attribute):
         for orm in index.orm_models.values():
@@ -266,7 +266,7 @@ def _collect_headers(
                 continue
             for hn, hl in _header_items(index, m, value):
                 out.setdefault(hn, (fn.path, hl))
-            new = {n.id for n in walk(value, ast.Name) if isinstance(n, ast.Name)} - names
+            new = {n.id for n in walk(value, ast.Name)} - names
             if new:
                 names |= new
                 changed = True
@@ -472,7 +472,7 @@ def exception_statuses(facts: Facts) -> dict[str, tuple[int, Site]]:
         codes = {
             status_code(kw(n, "status_code"))
             for n in walk(h.node, ast.Call)
-            if isinstance(n, ast.Call) and kw(n, "status_code") is not None
+            if kw(n, "status_code") is not None
         } - {None}
         if exc_fq and len(codes) == 1 and exc_fq not in out:
             code = next(iter(codes))

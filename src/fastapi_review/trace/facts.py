@@ -306,7 +306,7 @@ def _exception_handlers(facts: Facts) -> None:
                     facts.exception_handlers.append(fn)
                     if dec.args and _project_class(index, m, dec.args[0]):
                         facts.project_error_handlers.add((fn.path, fn.node.lineno))
-        calls = [n for n in walk(m.tree, ast.Call) if isinstance(n, ast.Call)]
+        calls = walk(m.tree, ast.Call)
         for call in calls:
             func = call.func
             if not (

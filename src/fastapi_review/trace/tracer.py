@@ -568,12 +568,7 @@ def _guard_words(node: ast.If, m: Module) -> tuple[set[str], set[str], str | Non
         elif isinstance(n, ast.Constant) and isinstance(n.value, str) and len(n.value) < 40:
             exact.add(n.value)
     raised = next(
-        (
-            n.exc
-            for stmt in node.body
-            for n in walk(stmt, ast.Raise)
-            if isinstance(n, ast.Raise) and n.exc is not None
-        ),
+        (n.exc for stmt in node.body for n in walk(stmt, ast.Raise) if n.exc is not None),
         None,
     )
     exc_name = None
