@@ -479,7 +479,7 @@ def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -
                         t = resolver.annotation_type(arg.annotation)
                         if t:
                             params[arg.arg] = t
-                for sub in walk(stmt):
+                for sub in walk(stmt, ast.Assign | ast.AnnAssign):
                     tgt_val: tuple[ast.expr, ast.expr | None, ast.expr | None] | None = None
                     if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
                         tgt_val = (sub.targets[0], sub.value, None)
