@@ -946,7 +946,7 @@ class UnmanagedSession(Rule):
             for fn in m.functions:
                 # a dependency that returns (not yields) a session: FastAPI never closes it
                 plain_dep = _plain_dependency(graph, fn)
-                for sub in graph.own_nodes(fn):
+                for sub in graph.own_nodes(fn, (ast.Return, ast.Assign)):
                     if plain_dep and isinstance(sub, ast.Return) and sub.value is not None:
                         kind = _created_resource(graph, fn, sub.value)
                         if kind is not None:

@@ -57,6 +57,8 @@ INFRA_SCHEMES = {
 
 def _env_reads(module: Module) -> Iterator[ast.AST]:
     """`os.getenv(...)`, `os.environ[...]`, `os.environ.get(...)`, `getenv(...)`."""
+    if not any("getenv" in line or "environ" in line for line in module.lines):
+        return  # each shape (or the import that renames it) spells one of the two
     for node in walk(module.tree, (ast.Call, ast.Subscript)):
         if isinstance(node, ast.Call):
             text = dotted(node.func) or ""
