@@ -12,6 +12,7 @@ from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.models import Finding
 from fastapi_review.rules.api import own_nodes
 from fastapi_review.rules.base import Context, Example, Rule
+from fastapi_review.rules.types import LOG_LEVELS
 
 BROAD = {"Exception", "BaseException"}
 # exception types whose text carries SQL, hosts, file paths or driver internals
@@ -32,16 +33,8 @@ INFRA_PREFIXES = (
     "botocore",
 )
 INFRA_BUILTINS = {"OSError", "IOError", "ConnectionError", "TimeoutError", "RuntimeError"}
-LOG_METHODS = {
-    "debug",
-    "info",
-    "warning",
-    "warn",
-    "error",
-    "exception",
-    "critical",
+LOG_METHODS = LOG_LEVELS | {
     "fatal",
-    "log",
     "adebug",
     "ainfo",
     "awarning",

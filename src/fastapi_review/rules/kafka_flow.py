@@ -25,6 +25,7 @@ from fastapi_review.index.symbols import (
     call_chain_text,
     dotted,
 )
+from fastapi_review.rules.types import LOG_LEVELS
 
 KAFKA_LIBS = ("aiokafka", "kafka", "confluent_kafka")
 FETCH_METHODS = {"poll", "getone", "getmany", "consume"}
@@ -48,16 +49,8 @@ CONSUMER_API = FETCH_METHODS | {
     "assignment",
 }
 OFFLOADERS = {"to_thread", "run_in_executor", "run_sync", "run_in_threadpool"}
-LOG_METHODS = {
-    "debug",
-    "info",
-    "warning",
-    "warn",
-    "error",
-    "exception",
-    "critical",
+LOG_METHODS = LOG_LEVELS | {
     "msg",
-    "log",
     "bind_contextvars",
     "unbind_contextvars",
     "bound_contextvars",

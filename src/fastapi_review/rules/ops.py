@@ -15,7 +15,7 @@ from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context, Example, Rule
 from fastapi_review.rules.pydantic_rules import declared_version
-from fastapi_review.rules.types import is_migration
+from fastapi_review.rules.types import LOG_LEVELS, is_migration
 
 HEALTH_WORDS = (
     "health",
@@ -339,7 +339,6 @@ STRUCTURED_LOGGING = (
     "opentelemetry",
     "aws_lambda_powertools",
 )
-LOG_LEVELS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
 
 
 def _log_calls(module: Module) -> Iterator[ast.Call]:

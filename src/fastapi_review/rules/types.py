@@ -11,6 +11,11 @@ from fastapi_review.models import Finding
 from fastapi_review.rules.base import Context, Example, Rule
 
 MIGRATION_SEGMENTS = {"migrations", "alembic"}
+# the logging calls every logger has (`logger.info(...)`), shared by the rules that look
+# for log statements; each adds its own (structlog's `ainfo`, `msg`, ...)
+LOG_LEVELS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+)
 
 
 def is_migration(module: Module) -> bool:
