@@ -103,6 +103,17 @@ class Edge:
 _BINDING = (ast.Name, ast.Nonlocal, ast.Global)
 
 
+def _self_attr(expr: ast.expr) -> str | None:
+    """`x` of `self.x` / `cls.x`, else None."""
+    if (
+        isinstance(expr, ast.Attribute)
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id in {"self", "cls"}
+    ):
+        return expr.attr
+    return None
+
+
 class CallGraph:
     """Resolved call edges between project functions, plus receiver-type resolution."""
 
@@ -421,19 +432,11 @@ class CallGraph:
         ):
             return f"{extra[head]}{sep}{rest}"
         # self.attr.method where the symbol layer did not know attr's type
-        if (
-            fn.class_name
-            and isinstance(func, ast.Attribute)
-            and isinstance(func.value, ast.Attribute)
-            and isinstance(func.value.value, ast.Name)
-            and func.value.value.id in {"self", "cls"}
-        ):
+        attr = _self_attr(func.value) if isinstance(func, ast.Attribute) else None
+        if fn.class_name and attr is not None and isinstance(func, ast.Attribute):
             cls = self._class_of(fn)
-            if (
-                cls is not None
-                and (cls.attr_types.get(func.value.attr) or "typing.Any") in _UNINFORMATIVE
-            ):
-                t = self.attr_type(cls, func.value.attr)
+            if cls is not None and (cls.attr_types.get(attr) or "typing.Any") in _UNINFORMATIVE:
+                t = self.attr_type(cls, attr)
                 if t:
                     return f"{t}.{func.attr}"
         if (
@@ -454,16 +457,12 @@ class CallGraph:
             t = self._local_chain_type(fn, func.value)
             if t:
                 return f"{t}.{func.attr}"
-        if (
-            fn.class_name
-            and isinstance(func, ast.Call)
-            and isinstance(func.func, ast.Attribute)
-            and isinstance(func.func.value, ast.Name)
-            and func.func.value.id in {"self", "cls"}
-        ):
+        # self.attr()(...): typed from the attribute
+        attr = _self_attr(func.func) if isinstance(func, ast.Call) else None
+        if fn.class_name and attr is not None:
             cls = self._class_of(fn)
             if cls is not None:
-                t = self.attr_type(cls, func.func.attr)
+                t = self.attr_type(cls, attr)
                 if t:
                     return f"{t}()"
         return target
