@@ -80,9 +80,9 @@ from fastapi_review.design import read_design
 from fastapi_review.index.project import build_index
 from fastapi_review.rules import all_rules
 from fastapi_review.rules.base import Context
-from fastapi_review.runtime import fewer_gc_passes
+from fastapi_review.runtime import gc_paused
 from fastapi_review.workspace import open_workspace
-fewer_gc_passes(one_shot=True).__enter__()  # as in the static phase
+gc_paused(one_shot=True).__enter__()  # as in the static phase
 ws = open_workspace(Path(sys.argv[1]), run_tests=False)
 t = time.perf_counter()
 index = build_index(ws.root, ws.config.include, ws.config.exclude)

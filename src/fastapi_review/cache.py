@@ -41,7 +41,7 @@ from fastapi_review.index.source import discover
 from fastapi_review.models import Finding, Requirement, SkippedFile, TracedRequirement
 from fastapi_review.rules.base import Context
 from fastapi_review.rules.engine import RuleRun, run_rules
-from fastapi_review.runtime import fewer_gc_passes
+from fastapi_review.runtime import gc_paused
 from fastapi_review.workspace import Change, Workspace
 
 FORMAT = 1
@@ -327,9 +327,9 @@ def static_phase(ws: Workspace, use_cache: bool = True, one_shot: bool = False) 
     coverage, no tool findings); used by the benchmark and by tests. When the cache holds
     this exact project (same key: every file's bytes, design, configuration, change,
     tool), the result comes from it and nothing is parsed. `one_shot`: the process ends
-    after this (as the command line does; see `runtime.fewer_gc_passes`).
+    after this (as the command line does; see `runtime.gc_paused`).
     """
-    with fewer_gc_passes(one_shot):
+    with gc_paused(one_shot):
         return _static_phase(ws, use_cache)
 
 

@@ -21,7 +21,7 @@ from fastapi_review.index.project import ProjectIndex, build_index
 from fastapi_review.models import ChangeInfo, GateResult, Review, TracedRequirement
 from fastapi_review.probes import GATES, GateRun, dedupe, run_gates
 from fastapi_review.rules.base import Context
-from fastapi_review.runtime import fewer_gc_passes
+from fastapi_review.runtime import gc_paused
 from fastapi_review.suppressions import apply_suppressions
 from fastapi_review.trace import TraceResult, trace_requirements
 from fastapi_review.verdict import decide
@@ -85,8 +85,8 @@ def run_review(
     one_shot: bool = False,
 ) -> Review:
     """`gates`: the names of the gates to run (None: every gate). `one_shot`: the process
-    ends after this review (the command line; see `runtime.fewer_gc_passes`)."""
-    with fewer_gc_passes(one_shot):
+    ends after this review (the command line; see `runtime.gc_paused`)."""
+    with gc_paused(one_shot):
         return _run_review(ws, progress, gates)
 
 

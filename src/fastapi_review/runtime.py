@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def fewer_gc_passes(one_shot: bool = False) -> Iterator[None]:
+def gc_paused(one_shot: bool = False) -> Iterator[None]:
     """No cyclic garbage collection while the index is built and the rules run.
 
     Building the index allocates millions of long-lived AST nodes; the collector would

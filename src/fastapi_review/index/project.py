@@ -23,7 +23,7 @@ from fastapi_review.index.symbols import (
     module_name,
 )
 from fastapi_review.models import SkippedFile
-from fastapi_review.runtime import fewer_gc_passes
+from fastapi_review.runtime import gc_paused
 
 if TYPE_CHECKING:
     from fastapi_review.index.data import OrmModel, PydanticModel, SettingsClass
@@ -253,7 +253,7 @@ def build_index(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
 ) -> ProjectIndex:
-    with fewer_gc_passes():
+    with gc_paused():
         return _build_index(root, include, exclude)
 
 
