@@ -44,7 +44,7 @@ from fastapi_review.rules.engine import RuleRun, run_rules
 from fastapi_review.runtime import gc_paused
 from fastapi_review.workspace import Change, Workspace
 
-FORMAT = 1
+FORMAT = 2  # 2: entries of the static phase also hold tracing and skipped files
 KEEP_PER_PROJECT = 8  # newest entries kept for one project root
 NO_CACHE_ENV = "FASTAPI_REVIEW_NO_CACHE"
 
