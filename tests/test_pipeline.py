@@ -76,3 +76,33 @@ def test_gates_not_selected_are_reported_as_not_run(tmp_path: Path) -> None:
         "not measured: ruff, format, mypy, bandit, dependencies"
         in review.scores.justification["quality"]
     )
+
+
+def test_the_gates_run_while_the_index_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from fastapi_review.probes import GateRun
+
+    gates_started = threading.Event()
+    seen: dict[str, bool] = {}
+    build = pipeline.build_index
+
+    def building(*args: object, **kwargs: object) -> object:
+        # sequential stages would time out here: the gates would not have started
+        seen["gates started before the index"] = gates_started.wait(timeout=5)
+        return build(*args, **kwargs)  # type: ignore[arg-type]
+
+    def gates(*args: object, **kwargs: object) -> GateRun:
+        gates_started.set()
+        seen["index passed to the gates"] = args[1] is not None
+        return GateRun()
+
+    monkeypatch.setattr(pipeline, "build_index", building)
+    monkeypatch.setattr(pipeline, "run_gates", gates)
+    review = pipeline.run_review(open_workspace(_project(tmp_path), run_tests=False))
+    assert seen == {"gates started before the index": True, "index passed to the gates": False}
+    # the pipeline adds the test inventory the gates left out
+    assert review.test_inventory["tests"] == 0
+    assert "kinds" in review.test_inventory

@@ -1,6 +1,9 @@
 """One pipeline, data flowing one way:
 
-workspace -> index -> (probes || rules) -> trace -> verdict -> Review (rendered by render/*)
+workspace -> (probes || index -> rules) -> trace -> verdict -> Review (rendered by render/*)
+
+The gates (probes) run the project's tools in their own processes and read no index, so
+they start first and the index is built and the rules run while they work.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from fastapi_review.cache import cache_dir_for, cached_run_rules
 from fastapi_review.design import DesignDoc, read_design
 from fastapi_review.errors import UsageError
 from fastapi_review.index.project import ProjectIndex, build_index
+from fastapi_review.index.source import discover
 from fastapi_review.models import ChangeInfo, GateResult, Review, TracedRequirement
 from fastapi_review.probes import GATES, GateRun, dedupe, run_gates
+from fastapi_review.probes.runner import test_inventory_of
 from fastapi_review.rules.base import Context
 from fastapi_review.runtime import gc_paused
 from fastapi_review.suppressions import apply_suppressions
@@ -98,46 +103,51 @@ def _run_review(ws: Workspace, progress: Progress, gates: Iterable[str] | None) 
         timings[stage] = round(time.perf_counter() - start, 3)
         progress(stage, "done")
 
-    t = time.perf_counter()
-    progress("index", "start")
-    index = build_index(ws.root, ws.config.include, ws.config.exclude)
-    if not index.modules and not any(s.path.endswith(".py") for s in index.skipped):
+    paths, skipped = discover(ws.root, ws.config.include, ws.config.exclude)
+    if not paths and not any(s.path.endswith(".py") for s in skipped):
         raise UsageError(f"no Python code found in {ws.root}")
-    timed("index", t)
 
-    doc: DesignDoc | None = None
-    design_problems: list[str] = []
-    if ws.design is not None:
-        t = time.perf_counter()
-        progress("design", "start")
-        try:
-            doc = read_design(ws.design)
-            design_problems = list(doc.problems)
-        except Exception as exc:  # a defect in the reader must not sink the review
-            design_problems.append(f"the design could not be read: {_failure(exc)}")
-        timed("design", t)
-    else:
-        design_problems.append(
-            "no tech design found (tech-design.md, docs/tech-design.md or --design)"
-        )
-
-    ctx = Context(
-        index=index,
-        config=ws.config,
-        change=ws.change,
-        requirements=doc.requirements if doc else [],
-        design_text=doc.text if doc else "",
-    )
+    # the gates read no index: they run (in their own processes) while it is built
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gates") as pool:
         progress("gates", "start")
         t_gates = time.perf_counter()
-        gates_future = pool.submit(run_gates, ws, index, gates, progress)
+        gates_future = pool.submit(run_gates, ws, None, gates, progress)
+
+        t = time.perf_counter()
+        progress("index", "start")
+        index = build_index(ws.root, ws.config.include, ws.config.exclude)
+        timed("index", t)
+
+        doc: DesignDoc | None = None
+        design_problems: list[str] = []
+        if ws.design is not None:
+            t = time.perf_counter()
+            progress("design", "start")
+            try:
+                doc = read_design(ws.design)
+                design_problems = list(doc.problems)
+            except Exception as exc:  # a defect in the reader must not sink the review
+                design_problems.append(f"the design could not be read: {_failure(exc)}")
+            timed("design", t)
+        else:
+            design_problems.append(
+                "no tech design found (tech-design.md, docs/tech-design.md or --design)"
+            )
+
+        ctx = Context(
+            index=index,
+            config=ws.config,
+            change=ws.change,
+            requirements=doc.requirements if doc else [],
+            design_text=doc.text if doc else "",
+        )
         t = time.perf_counter()
         progress("rules", "start")
         rule_run, rules_cached = cached_run_rules(ctx, cache_dir_for(ws))
         timed("rules", t)
         gate_run: GateRun = gates_future.result()
         timed("gates", t_gates)
+    gate_run.test_inventory = test_inventory_of(index, ws)
     if rules_cached:
         notes.append("rules: results reused from the cache (nothing they read has changed)")
     notes.extend(index.errors)

@@ -81,11 +81,14 @@ def _run_one(name: str, fn: GateFn, ctx: GateContext) -> GateOutcome:
 
 def run_gates(
     ws: Workspace,
-    index: ProjectIndex,
+    index: ProjectIndex | None,
     only: Iterable[str] | None = None,
     progress: Callable[[str, str], None] | None = None,
 ) -> GateRun:
-    """Every gate, concurrently; each appears in `gates`, measured or with the reason why not."""
+    """Every gate, concurrently; each appears in `gates`, measured or with the reason why not.
+
+    No gate reads the index; with one, the run also carries the test inventory (the
+    pipeline starts the gates before the index is built and adds it itself)."""
     started = time.monotonic()
     run = GateRun()
     names = [n for n in GATE_FUNCS if only is None or n in set(only)]
@@ -130,7 +133,8 @@ def run_gates(
     else:
         run.coverage = CoverageMetrics(measured=False, reason="tests gate not run")
     run.findings.sort(key=lambda f: f.sort_key())
-    run.test_inventory = _inventory(index, ws)
+    if index is not None:
+        run.test_inventory = test_inventory_of(index, ws)
     run.wall_s = round(time.monotonic() - started, 2)
     return run
 
@@ -150,7 +154,8 @@ def _run_with_progress(
             progress(f"gate:{name}", "done")
 
 
-def _inventory(index: ProjectIndex, ws: Workspace) -> dict[str, Any]:
+def test_inventory_of(index: ProjectIndex, ws: Workspace) -> dict[str, Any]:
+    """The test inventory for the report (kinds of tests found and needed), never raising."""
     from fastapi_review.rules.tests_rules import test_inventory
 
     try:
