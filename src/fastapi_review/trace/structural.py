@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import difflib
 import re
+import typing
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -333,17 +334,39 @@ def _words(name: str) -> frozenset[str]:
     return got
 
 
+_ModelWords = tuple[PydanticModel, frozenset[str], frozenset[str]]
+
+
+def _models_by_word(facts: Facts) -> tuple[list[_ModelWords], dict[str, list[int]]]:
+    """Every pydantic model with its field names and name words, and the models by name
+    word (made once per trace)."""
+    got = facts.cache.get("models_by_word")
+    if not isinstance(got, tuple):
+        models = [
+            (pm, frozenset(pm.fields), _words(pm.cls.name))
+            for pm in facts.index.pydantic_models.values()
+        ]
+        by_word: dict[str, list[int]] = {}
+        for i, (_, _, words) in enumerate(models):
+            for w in words:
+                by_word.setdefault(w, []).append(i)
+        got = facts.cache["models_by_word"] = (models, by_word)
+    return typing.cast(tuple[list[_ModelWords], dict[str, list[int]]], got)
+
+
 def payload_model(facts: Facts, topic: str, fields: list[str]) -> PydanticModel | None:
     """The pydantic model that best matches the topic's name and stated payload fields."""
     want = set(fields)
     tw = _words(topic)
     best: tuple[float, PydanticModel | None] = (0.0, None)
-    for pm in facts.index.pydantic_models.values():
-        have = set(pm.fields)
+    models, by_word = _models_by_word(facts)
+    # a model shares no word with the topic: its name_hit is 0, it cannot qualify
+    candidates = sorted({i for w in tw for i in by_word.get(w, ())})
+    for pm, have, words in (models[i] for i in candidates):
         if not have:
             continue
         overlap = len(want & have) / len(want) if want else 0.0
-        name_hit = len(tw & _words(pm.cls.name)) / max(1, len(tw))
+        name_hit = len(tw & words) / max(1, len(tw))
         score = overlap + name_hit
         if overlap >= 0.5 and name_hit >= 0.5 and score > best[0]:
             best = (score, pm)
