@@ -101,6 +101,8 @@ def trace_requirements(
         if r.kind == "endpoint"
         for p in [r.details.get("path", ""), *r.details.get("alt_paths", [])]
     }
+    handler_has = dedup if _idempotency_stated(requirements) else {}
+    design_topics = {str(r.details.get("topic", r.key)) for r in requirements if r.kind == "event"}
 
     # 1. structural requirements
     for req in requirements:
@@ -109,12 +111,7 @@ def trace_requirements(
                 o = trace_endpoint(facts, req, claimed)
                 about[req.id] = _words_of_reason(o.reason) if o.status != "implemented" else set()
             elif req.kind == "event":
-                o = trace_event(
-                    facts,
-                    req,
-                    dedup if _idempotency_stated(requirements) else {},
-                    {str(r.details.get("topic", r.key)) for r in requirements if r.kind == "event"},
-                )
+                o = trace_event(facts, req, handler_has, design_topics)
                 about[req.id] = _words_of_reason(o.reason) if o.status == "deviation" else set()
             elif req.kind == "model":
                 o = trace_model(facts, req)
