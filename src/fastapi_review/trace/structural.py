@@ -261,7 +261,10 @@ def _raw_body(route: Route, facts: Facts | None = None) -> str | None:
         if facts is not None:
             # a parameter typed by a dependency alias (`Members = Annotated[X, Depends()]`)
             # may look like a body: only raw types and request models are bodies
-            models = {pm.cls.name for pm in facts.index.pydantic_models.values()}
+            models = facts.cache.get("model_names")
+            if not isinstance(models, set):
+                models = {pm.cls.name for pm in facts.index.pydantic_models.values()}
+                facts.cache["model_names"] = models
             heads = [h for h in heads if h in _RAW_BODY or h.rsplit(".", 1)[-1] in models]
         if heads and all(h in _RAW_BODY for h in heads):
             raw = next(p for p in bodies if p.annotation.strip().startswith(heads[0]))
