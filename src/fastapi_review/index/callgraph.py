@@ -533,6 +533,12 @@ class CallGraph:
         `consumer` created in `start()` and polled in `start.loop()` is typed by `start`'s
         locals; `loop` called by bare name from a sibling is `start.loop`.
         """
+        depth = fn.qualname.count(".")
+        if depth == 0 or (depth == 1 and fn.class_name is not None):
+            # not inside another function: only a def nested in `fn` can be meant
+            module = self.index.modules.get(fn.path)
+            if module is not None and not module.nested_defs(fn.node):
+                return None
         own = self.index.functions.get(f"{fn.fqname}.{name}")
         if own is not None:
             return own.fqname  # a def nested in `fn` itself
