@@ -120,12 +120,13 @@ class CallGraph:
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
         self._resolvers: dict[str, Resolver] = {}
-        self._extra_locals: dict[str, dict[str, str]] = {}
+        self._extra_locals: dict[int, dict[str, str]] = {}  # function node id -> locals
         self._extra_attrs: dict[str, dict[str, str]] = {}
         self._resolving: set[int] = set()
         self._known_results: dict[int, str | None] = {}
         self._value_types: dict[str, str | None] = {}
         self._targets: dict[int, str | None] = {}
+        self._calls_by_node: dict[int, dict[int, Call]] = {}  # function node id -> its calls
         self.qualified: dict[int, str | None] = {}  # call node id -> `qualified_call`
         self._out: dict[str, list[Edge]] = {}
         self._in: dict[str, list[Edge]] = {}
@@ -288,7 +289,7 @@ class CallGraph:
 
     def extra_locals(self, fn: Function) -> dict[str, str]:
         """Types of names annotated with a generic (`f: async_sessionmaker[S] = ...`)."""
-        got = self._extra_locals.get(fn.fqname)
+        got = self._extra_locals.get(id(fn.node))
         if got is not None:
             return got
         out: dict[str, str] = {}
@@ -306,7 +307,7 @@ class CallGraph:
                     t = _generic_base(r, sub.annotation)
                     if t:
                         out[sub.target.id] = t
-        self._extra_locals[fn.fqname] = out
+        self._extra_locals[id(fn.node)] = out
         return out
 
     def callable_return(self, fn: Function, func: ast.expr) -> str | None:
@@ -497,7 +498,10 @@ class CallGraph:
             inner = _assigned_call(self.own_nodes(fn), func.value.id)
         if inner is None:
             return None
-        source = next((c for c in fn.calls if c.node is inner), None)
+        calls = self._calls_by_node.get(id(fn.node))
+        if calls is None:
+            calls = self._calls_by_node[id(fn.node)] = {id(c.node): c for c in fn.calls}
+        source = calls.get(id(inner))
         if source is None:
             return None
         ret = KNOWN_RETURNS.get(qualified_call(self, fn, source) or "")
