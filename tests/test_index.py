@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from pathlib import Path
 
@@ -271,3 +272,67 @@ make_producer = functools.partial(KafkaProducer, acks="all")
     }
     consumer = next(k for k in index.kafka_clients if k.role == "consumer")
     assert set(consumer.options) == {"group_id", "enable_auto_commit"}
+
+
+def test_exception_handler_registrations_in_every_form(write_tree: Tree) -> None:
+    from fastapi_review.index.routes import exception_handlers
+
+    index = build_index(
+        write_tree(
+            {
+                "app/__init__.py": "",
+                "app/errors.py": """\
+class NotFound(Exception):
+    pass
+
+
+async def on_value_error(request, exc):
+    return None
+""",
+                "app/handlers.py": """\
+async def on_key_error(request, exc):
+    return None
+""",
+                "app/main.py": """\
+from fastapi import FastAPI
+
+from app import handlers
+from app.errors import NotFound, on_value_error
+
+app = FastAPI()
+
+
+@app.exception_handler(NotFound)
+async def on_not_found(request, exc):
+    return None
+
+
+async def on_runtime(request, exc):
+    return None
+
+
+app.add_exception_handler(RuntimeError, on_runtime)
+app.add_exception_handler(ValueError, on_value_error)
+app.add_exception_handler(KeyError, handlers.on_key_error)
+app.add_exception_handler(OSError, lambda request, exc: None)
+app.exception_handler(TypeError)  # not a decorator: no handler function
+""",
+            }
+        )
+    )
+    regs = [
+        (
+            r.line,
+            ast.unparse(r.exc) if r.exc is not None else None,
+            r.function.fqname if r.function is not None else None,
+            r.name,
+        )
+        for r in exception_handlers(index)
+    ]
+    assert regs == [
+        (9, "NotFound", "app.main.on_not_found", "app.main.on_not_found"),
+        (18, "RuntimeError", "app.main.on_runtime", "app.main.on_runtime"),
+        (19, "ValueError", "app.errors.on_value_error", "app.errors.on_value_error"),
+        (20, "KeyError", "app.handlers.on_key_error", "app.handlers.on_key_error"),
+        (21, "OSError", None, None),
+    ]

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from fastapi_review.index.nodes import walk
 from fastapi_review.index.symbols import Function, Module, Resolver, dotted
 
 if TYPE_CHECKING:
@@ -307,4 +308,60 @@ def _all_calls(m: Module) -> list[tuple[Function | None, ast.Call]]:
     for node in m.nodes(ast.Call):
         if isinstance(node, ast.Call) and id(node) not in owned:
             out.append((None, node))
+    return out
+
+
+@dataclass
+class HandlerRegistration:
+    """One exception handler registered with an app: `@app.exception_handler(T)` on a
+    function, or `app.add_exception_handler(T, handler)`."""
+
+    module: Module
+    line: int  # the `exception_handler(...)` / `add_exception_handler(...)` call
+    exc: ast.expr | None  # T, when given
+    function: Function | None  # the handler, when the index has it
+    name: str | None  # the handler's qualified name as written (add_exception_handler)
+
+
+def exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:
+    """Every exception-handler registration in the source modules (found once per index)."""
+    got = index.memo.get("routes.exception_handlers")
+    if not isinstance(got, list):
+        got = index.memo["routes.exception_handlers"] = _exception_handlers(index)
+    return list(got)
+
+
+def _exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:
+    out: list[HandlerRegistration] = []
+    for m in index.source_modules:
+        for fn in m.functions:
+            for dec in fn.node.decorator_list:
+                if (
+                    isinstance(dec, ast.Call)
+                    and isinstance(dec.func, ast.Attribute)
+                    and dec.func.attr == "exception_handler"
+                ):
+                    exc = dec.args[0] if dec.args else None
+                    out.append(HandlerRegistration(m, dec.lineno, exc, fn, fn.fqname))
+        for call in walk(m.tree, ast.Call):
+            func = call.func
+            if not (
+                isinstance(func, ast.Attribute)
+                and func.attr == "add_exception_handler"
+                and len(call.args) >= 2
+            ):
+                continue
+            text = dotted(call.args[1])
+            name = None
+            if text:
+                head, _, rest = text.partition(".")
+                base = m.imports.get(head, f"{m.name}.{head}")
+                name = f"{base}.{rest}" if rest else base
+            handler = index.function(name) if name else None
+            if handler is None:  # a handler of this module or imported, by its last name
+                last = ast.unparse(call.args[1]).rsplit(".", 1)[-1]
+                handler = next((f for f in m.functions if f.name == last), None)
+                if handler is None and last in m.imports:
+                    handler = index.function(m.imports[last])
+            out.append(HandlerRegistration(m, call.lineno, call.args[0], handler, name))
     return out

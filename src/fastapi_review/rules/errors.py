@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.routes import exception_handlers
 from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.models import Finding
 from fastapi_review.rules.api import own_nodes
@@ -174,17 +175,10 @@ class NoExceptionHandlers(Rule):
             if not index.modules[c.path].is_test
             and any(_is_exception_base(index, b, 0) for b in c.bases)
         ]
-        registered = False
-        for m in index.source_modules:
-            for node in walk(m.tree, ast.Call):
-                if not isinstance(node, ast.Call):
-                    continue
-                func = node.func
-                fname = func.attr if isinstance(func, ast.Attribute) else dotted(func) or ""
-                if fname in {"add_exception_handler", "exception_handler"} or (
-                    fname == "FastAPI" and any(k.arg == "exception_handlers" for k in node.keywords)
-                ):
-                    registered = True
+        # handlers registered one by one, or passed to the app: FastAPI(exception_handlers=...)
+        registered = bool(exception_handlers(index)) or any(
+            any(k.arg == "exception_handlers" for k in a.node.keywords) for a in index.apps
+        )
         app = index.apps[0]
         missing: list[str] = []
         if not custom:
@@ -378,29 +372,11 @@ def _calls_traceback(fn: Function) -> bool:
 def _http_facing(index: ProjectIndex) -> set[str]:
     """Route handlers and registered exception handlers (by fully qualified name)."""
     out = {r.function.fqname for r in index.routes}
-    for module in index.source_modules:
-        for fn in module.functions:
-            for dec in fn.node.decorator_list:
-                if (
-                    isinstance(dec, ast.Call)
-                    and isinstance(dec.func, ast.Attribute)
-                    and dec.func.attr == "exception_handler"
-                ):
-                    out.add(fn.fqname)
-        for node in walk(module.tree, ast.Call):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "add_exception_handler"
-                and len(node.args) >= 2
-            ):
-                text = dotted(node.args[1]) or ""
-                head, _, rest = text.partition(".")
-                base = module.imports.get(head, f"{module.name}.{head}")
-                out.add(f"{base}.{rest}" if rest else base)
-                target = index.function(f"{base}.{rest}" if rest else base)
-                if target is not None:
-                    out.add(target.fqname)
+    for reg in exception_handlers(index):
+        if reg.name:
+            out.add(reg.name)
+        if reg.function is not None:
+            out.add(reg.function.fqname)
     return out
 
 
@@ -440,32 +416,10 @@ def _registered_exception_types(index: ProjectIndex) -> dict[str, list[tuple[Mod
     """Exception handlers (by fully qualified name) and the exception types each one is
     registered for (`app.add_exception_handler(T, fn)`, `@app.exception_handler(T)`)."""
     out: dict[str, list[tuple[Module, ast.expr]]] = {}
-    for module in index.source_modules:
-        for fn in module.functions:
-            for dec in fn.node.decorator_list:
-                if (
-                    isinstance(dec, ast.Call)
-                    and isinstance(dec.func, ast.Attribute)
-                    and dec.func.attr == "exception_handler"
-                    and dec.args
-                ):
-                    out.setdefault(fn.fqname, []).append((module, dec.args[0]))
-        for node in walk(module.tree, ast.Call):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "add_exception_handler"
-                and len(node.args) >= 2
-            ):
-                text = dotted(node.args[1]) or ""
-                if not text:
-                    continue
-                head, _, rest = text.partition(".")
-                base = module.imports.get(head, f"{module.name}.{head}")
-                qname = f"{base}.{rest}" if rest else base
-                target = index.function(qname)
-                key = target.fqname if target is not None else qname
-                out.setdefault(key, []).append((module, node.args[0]))
+    for reg in exception_handlers(index):
+        key = reg.function.fqname if reg.function is not None else reg.name
+        if reg.exc is not None and key:
+            out.setdefault(key, []).append((reg.module, reg.exc))
     return out
 
 

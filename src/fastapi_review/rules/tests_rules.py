@@ -22,6 +22,7 @@ from fastapi_review.config import Config
 from fastapi_review.index.layers import layer_of
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.routes import exception_handlers
 from fastapi_review.index.symbols import Module, dotted
 from fastapi_review.index.tests import TestFunction
 from fastapi_review.models import Finding, Severity
@@ -499,18 +500,10 @@ class _Handler:
 
 def _exception_handlers(index: ProjectIndex) -> list[_Handler]:
     out: list[_Handler] = []
-    for m in index.source_modules:
-        for node in walk(m.tree, ast.Call):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-                continue
-            if (
-                node.func.attr not in {"add_exception_handler", "exception_handler"}
-                or not node.args
-            ):
-                continue
-            exc = dotted(node.args[0])
-            if exc:
-                out.append(_Handler(exc.rsplit(".", 1)[-1], m.path, node.lineno))
+    for reg in exception_handlers(index):
+        exc = dotted(reg.exc) if reg.exc is not None else None
+        if exc:
+            out.append(_Handler(exc.rsplit(".", 1)[-1], reg.module.path, reg.line))
     return out
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.routes import exception_handlers
 from fastapi_review.index.symbols import Function, Module, dotted
 from fastapi_review.trace.facts import Facts, Site
 
@@ -514,33 +515,12 @@ def _resolve_class(index: ProjectIndex, m: Module, name: str | None) -> str | No
 
 def exception_handler_classes(facts: Facts) -> list[tuple[Function, str | None]]:
     """(handler function, exception class fq name) of registered exception handlers."""
-    out: list[tuple[Function, str | None]] = []
     index = facts.index
-    for m in index.source_modules:
-        for fn in m.functions:
-            for dec in fn.node.decorator_list:
-                if (
-                    isinstance(dec, ast.Call)
-                    and isinstance(dec.func, ast.Attribute)
-                    and dec.func.attr == "exception_handler"
-                    and dec.args
-                ):
-                    out.append((fn, _resolve_class(index, m, dotted(dec.args[0]))))
-        for node in walk(m.tree, ast.Call):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "add_exception_handler"
-                and len(node.args) >= 2
-            ):
-                name = ast.unparse(node.args[1]).rsplit(".", 1)[-1]
-                hit = next((f for f in m.functions if f.name == name), None)
-                if hit is None:
-                    target = m.imports.get(name)
-                    hit = index.function(target) if target else None
-                if hit is not None:
-                    out.append((hit, _resolve_class(index, m, dotted(node.args[0]))))
-    return out
+    return [
+        (reg.function, _resolve_class(index, reg.module, dotted(reg.exc)))
+        for reg in exception_handlers(index)
+        if reg.function is not None and reg.exc is not None
+    ]
 
 
 def publish_error_classes(facts: Facts) -> dict[str, Site]:

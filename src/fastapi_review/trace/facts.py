@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
-from fastapi_review.index.routes import Route
+from fastapi_review.index.routes import Route, exception_handlers
 from fastapi_review.index.symbols import Function, Module
 
 Site = tuple[str, int]  # (path, line)
@@ -295,35 +295,14 @@ def _topics_in_test(index: ProjectIndex, m: Module, test: ast.expr) -> list[str]
 
 def _exception_handlers(facts: Facts) -> None:
     index = facts.index
-    for m in index.source_modules:
-        for fn in m.functions:
-            for dec in fn.node.decorator_list:
-                if (
-                    isinstance(dec, ast.Call)
-                    and isinstance(dec.func, ast.Attribute)
-                    and dec.func.attr == "exception_handler"
-                ):
-                    facts.exception_handlers.append(fn)
-                    if dec.args and _project_class(index, m, dec.args[0]):
-                        facts.project_error_handlers.add((fn.path, fn.node.lineno))
-        calls = walk(m.tree, ast.Call)
-        for call in calls:
-            func = call.func
-            if not (
-                isinstance(func, ast.Attribute)
-                and func.attr == "add_exception_handler"
-                and len(call.args) >= 2
-            ):
-                continue
-            name = ast.unparse(call.args[1]).rsplit(".", 1)[-1]
-            hit = next((f for f in m.functions if f.name == name), None)
-            if hit is None:
-                target = m.imports.get(name)
-                hit = index.function(target) if target else None
-            if hit is not None and hit not in facts.exception_handlers:
-                facts.exception_handlers.append(hit)
-            if hit is not None and _project_class(index, m, call.args[0]):
-                facts.project_error_handlers.add((hit.path, hit.node.lineno))
+    for reg in exception_handlers(index):
+        fn = reg.function
+        if fn is None:
+            continue
+        if all(known is not fn for known in facts.exception_handlers):
+            facts.exception_handlers.append(fn)
+        if reg.exc is not None and _project_class(index, reg.module, reg.exc):
+            facts.project_error_handlers.add((fn.path, fn.node.lineno))
 
 
 def _project_class(index: ProjectIndex, m: Module, expr: ast.expr) -> bool:
