@@ -197,6 +197,42 @@ def _add(st: _State, req: Requirement) -> Requirement | None:
     return req
 
 
+_ID_PREFIX = {"endpoint": "EP", "event": "EV", "model": "DM"}
+
+
+def _fill_details(existing: Requirement, details: dict[str, Any]) -> Requirement:
+    """A requirement stated again: what the new statement adds fills the gaps."""
+    for k, v in details.items():
+        if v and not existing.details.get(k):
+            existing.details[k] = v
+    return existing
+
+
+def _add_numbered(
+    st: _State,
+    kind: str,
+    key: str,
+    text: str,
+    line: int,
+    section: list[str],
+    details: dict[str, Any],
+) -> Requirement | None:
+    """An endpoint, event or model requirement, numbered after the ones of its kind."""
+    n = st.counts.get(kind, 0) + 1
+    return _add(
+        st,
+        Requirement(
+            id=f"{_ID_PREFIX[kind]}-{n}",
+            kind=kind,
+            key=key,
+            text=text,
+            line=line,
+            section=section[-1] if section else "",
+            details=details,
+        ),
+    )
+
+
 def _norm_path(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", path.lower()).rstrip("/") or "/"
 
@@ -272,24 +308,9 @@ def _endpoint(
     if existing is None:
         existing = st.endpoints.get(_norm_path(key))
     if existing is not None:
-        for k, v in details.items():
-            if v and not existing.details.get(k):
-                existing.details[k] = v
-        return existing
-    n = st.counts.get("endpoint", 0) + 1
+        return _fill_details(existing, details)
     details = {"method": method, "path": path, **details}
-    return _add(
-        st,
-        Requirement(
-            id=f"EP-{n}",
-            kind="endpoint",
-            key=key,
-            text=text,
-            line=line,
-            section=section[-1] if section else "",
-            details=details,
-        ),
-    )
+    return _add_numbered(st, "endpoint", key, text, line, section, details)
 
 
 _PROBE = re.compile(r"^/(health\w*|healthz|livez|readyz|ready|live|metrics|ping)(/|$)", re.I)
@@ -574,23 +595,8 @@ def _event(
 ) -> Requirement | None:
     existing = st.keys.get(topic.lower())
     if existing is not None:
-        for k, v in details.items():
-            if v and not existing.details.get(k):
-                existing.details[k] = v
-        return existing
-    n = st.counts.get("event", 0) + 1
-    return _add(
-        st,
-        Requirement(
-            id=f"EV-{n}",
-            kind="event",
-            key=topic,
-            text=text,
-            line=line,
-            section=section[-1] if section else "",
-            details={"topic": topic, **details},
-        ),
-    )
+        return _fill_details(existing, details)
+    return _add_numbered(st, "event", topic, text, line, section, {"topic": topic, **details})
 
 
 _CARRIES = re.compile(r"\b(carr(?:y|ies)|fields?|payload|contains?|with)\b", re.I)
@@ -788,18 +794,8 @@ def _model(
         cols = existing.details.setdefault("columns", [])
         cols.extend(c for c in columns if c not in cols)
         return existing
-    n = st.counts.get("model", 0) + 1
-    return _add(
-        st,
-        Requirement(
-            id=f"DM-{n}",
-            kind="model",
-            key=table,
-            text=text,
-            line=line,
-            section=section[-1] if section else "",
-            details={"table": table, "columns": columns},
-        ),
+    return _add_numbered(
+        st, "model", table, text, line, section, {"table": table, "columns": columns}
     )
 
 
