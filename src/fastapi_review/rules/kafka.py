@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import re
-import typing
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -30,7 +29,7 @@ from fastapi_review.rules.kafka_flow import (
     ConsumeLoop,
     Region,
     Step,
-    callers,
+    call_sites,
     calls_by_node,
     confluent_config,
     consume_loops,
@@ -403,46 +402,70 @@ class ProducerReliability(Rule):
         are matched by method name, so a common name like `get` can draw in most of a
         large project), the answer is unknown and the rule stays quiet.
         """
+        graph = _CallerBits.of(ix)
+        seen = 1 << graph.bit(fn)
         frontier = [fn]
-        seen = {id(fn)}
-        functions = ix.memo.get("kafka.functions_by_id")
-        if not isinstance(functions, dict):
-            functions = ix.memo["kafka.functions_by_id"] = {}
         for _ in range(5):
-            nxt: set[int] = set()
+            nxt = 0
             for f in frontier:
-                covered, calling = ProducerReliability._caller_summary(ix, f, functions)
+                covered, calling = graph.summary(f)
                 if covered:
                     return True
-                new = calling - seen
-                seen |= new
-                nxt |= new
+                nxt |= calling
+            nxt &= ~seen
             if not nxt:
                 return False
-            if len(seen) > _MAX_CALLERS:
+            seen |= nxt
+            if seen.bit_count() > _MAX_CALLERS:
                 return True  # too many callers to tell: stay quiet
-            frontier = [functions[i] for i in nxt]
+            frontier = graph.members(nxt)
         return True  # too deep to tell: stay quiet
 
+
+class _CallerBits:
+    """Callers of functions as bit sets (one bit per function, given on first sight), so
+    that the caller search's set operations are single integer operations; kept with
+    the index."""
+
+    def __init__(self, ix: ProjectIndex) -> None:
+        self.ix = ix
+        self.bits: dict[int, int] = {}
+        self.functions: list[Function] = []
+        self.summaries: dict[int, tuple[bool, int]] = {}
+
     @staticmethod
-    def _caller_summary(
-        ix: ProjectIndex, fn: Function, functions: dict[int, Function]
-    ) -> tuple[bool, frozenset[int]]:
-        """Whether some call of `fn` sits in a try with handlers, and the ids of the
-        functions that call it (one object per function in the index; `functions`, kept
-        with the index, learns them); kept per function."""
-        memo = ix.memo.setdefault("kafka.caller_summary", {})
-        assert isinstance(memo, dict)
-        got = memo.get(id(fn.node))
+    def of(ix: ProjectIndex) -> _CallerBits:
+        got = ix.memo.get("kafka.caller_bits")
+        if not isinstance(got, _CallerBits):
+            got = ix.memo["kafka.caller_bits"] = _CallerBits(ix)
+        return got
+
+    def bit(self, fn: Function) -> int:
+        got = self.bits.get(id(fn))
+        if got is None:
+            got = self.bits[id(fn)] = len(self.functions)
+            self.functions.append(fn)
+        return got
+
+    def summary(self, fn: Function) -> tuple[bool, int]:
+        """Whether some call of `fn` sits in a try with handlers, and its callers' bits."""
+        got = self.summaries.get(id(fn))
         if got is None:
             covered = False
-            calling: dict[int, Function] = {}
-            for g, call in callers(ix, fn):
-                covered = covered or enclosing_try_covers(g, call, ix)
-                calling[id(g)] = g
-            functions.update(calling)
-            got = memo[id(fn.node)] = (covered, frozenset(calling))
-        return typing.cast(tuple[bool, frozenset[int]], got)
+            calling = 0
+            for _, g, call in call_sites(self.ix, fn):
+                covered = covered or enclosing_try_covers(g, call, self.ix)
+                calling |= 1 << self.bit(g)
+            got = self.summaries[id(fn)] = (covered, calling)
+        return got
+
+    def members(self, bits: int) -> list[Function]:
+        out: list[Function] = []
+        while bits:
+            low = bits & -bits
+            out.append(self.functions[low.bit_length() - 1])
+            bits ^= low
+        return out
 
 
 _MAX_CALLERS = 500

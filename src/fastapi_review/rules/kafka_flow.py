@@ -703,7 +703,7 @@ def _reverse_calls(
 ) -> tuple[dict[int, list[_CallSite]], dict[str, list[_CallSite]]]:
     """Every source call site once, by resolved callee and (unresolved) by method name.
 
-    Built on first use and kept in the index's memo: `callers` is asked once per send site,
+    Built on first use and kept in the index's memo: `call_sites` is asked once per send site,
     and scanning every call of the project for each question is quadratic.
     """
     memo = ix.memo.get("kafka_flow.reverse_calls")
@@ -727,13 +727,14 @@ def _reverse_calls(
     return by_fn, by_name
 
 
-def callers(ix: ProjectIndex, fn: Function) -> list[tuple[Function, ast.Call]]:
-    """Call sites of `fn` in source modules (resolved, else matched by method name)."""
+def call_sites(ix: ProjectIndex, fn: Function) -> list[_CallSite]:
+    """Call sites of `fn` in source modules (resolved, else matched by method name), each
+    with its number in source order (the list is not sorted by it)."""
     by_fn, by_name = _reverse_calls(ix)
-    sites = list(by_fn.get(id(fn), []))
+    sites = by_fn.get(id(fn), [])
     if not fn.name.startswith("__"):
-        sites += by_name.get(fn.name, [])
-    return [(g, call) for _, g, call in sorted(sites, key=lambda s: s[0])]
+        return sites + by_name.get(fn.name, [])
+    return sites
 
 
 def enclosing_try_covers(fn: Function, node: ast.AST, ix: ProjectIndex | None = None) -> bool:
