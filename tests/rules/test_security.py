@@ -7,6 +7,7 @@ from fastapi_review.rules.examples import example_files, run_example
 from fastapi_review.rules.security import (
     HardcodedSecret,
     InsecureConfig,
+    _could_hold_secret,
     dsn_password,
     is_secret_name,
 )
@@ -53,6 +54,16 @@ def test_secret_names_and_dsn_parsing() -> None:
     assert dsn_password("redis://:s3cret@cache:6379/0") == ("", "s3cret", "cache")
     assert dsn_password("postgresql://u:${DB_PASSWORD}@db/app") is None
     assert dsn_password("postgresql://u@db/app") is None
+
+
+def test_modules_without_a_secret_word_are_skipped_only_when_none_can_hold_one() -> None:
+    # the rule reads only modules whose lower-case text passes this test: every name
+    # `is_secret_name` accepts, and every URL with a password, must pass it
+    for name in ("db_password", "jwtSecret", "STRIPE_API_KEY", "apiKey", "signing-key"):
+        assert is_secret_name(name) and _could_hold_secret(f'{name} = "v4lue-123"'.lower())
+    assert _could_hold_secret("url = 'redis://:s3cret@cache:6379/0'")
+    assert _could_hold_secret("private  .. key")
+    assert not _could_hold_secret("cache_key = 'k'\nprimary_key=True\nmonkey = 1")
 
 
 APP = """

@@ -18,6 +18,7 @@ Nothing here imports or runs the reviewed code.
 from __future__ import annotations
 
 import ast
+import keyword
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -132,6 +133,7 @@ class CallGraph:
         self._in: dict[str, list[Edge]] = {}
         self._call_fn: dict[int, Function | None] = {}
         self._aliases: dict[tuple[str, str], tuple[Module, ast.expr] | None] = {}
+        self._module_aliases: dict[str, dict[str, ast.expr]] = {}
         self._nodes: dict[int, list[ast.AST]] = {}
         self._bound: dict[int, set[str]] = {}
         # results rules share within one review (e.g. the blocking-call analysis)
@@ -226,11 +228,10 @@ class CallGraph:
         return self._aliases[key]
 
     def _find_alias(self, module: Module, name: str) -> tuple[Module, ast.expr] | None:
-        try:
-            expr = ast.parse(name, mode="eval").body
-        except SyntaxError:
+        parts = name.split(".")
+        if not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
             return None
-        qname = self.resolver(module).dotted(expr) or name
+        qname = ".".join([self.resolver(module).name(parts[0]), *parts[1:]])
         if qname == name and "." not in name:
             qname = f"{module.name}.{name}"
         mod, _, attr = qname.rpartition(".")
@@ -245,20 +246,27 @@ class CallGraph:
             break
         if m is None:
             return None
-        for stmt in m.tree.body:
-            value: ast.expr | None = None
-            if (
-                isinstance(stmt, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == attr for t in stmt.targets)
-            ) or (
-                isinstance(stmt, ast.AnnAssign)
-                and isinstance(stmt.target, ast.Name)
-                and stmt.target.id == attr
-            ):
-                value = stmt.value
-            if value is not None and isinstance(value, ast.Subscript):
-                return m, value
-        return None
+        value = self._subscript_assigns(m).get(attr)
+        return (m, value) if value is not None else None
+
+    def _subscript_assigns(self, m: Module) -> dict[str, ast.expr]:
+        """Module-level names first assigned a subscript (`X = Annotated[...]`), once per
+        module: the first such assignment of each name."""
+        got = self._module_aliases.get(m.path)
+        if got is None:
+            got = self._module_aliases[m.path] = {}
+            for stmt in m.tree.body:
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Subscript):
+                    for t in stmt.targets:
+                        if isinstance(t, ast.Name):
+                            got.setdefault(t.id, stmt.value)
+                elif (
+                    isinstance(stmt, ast.AnnAssign)
+                    and isinstance(stmt.target, ast.Name)
+                    and isinstance(stmt.value, ast.Subscript)
+                ):
+                    got.setdefault(stmt.target.id, stmt.value)
+        return got
 
     def _depends_target(
         self, module: Module, expr: ast.expr, ann: ast.expr | None
@@ -413,7 +421,6 @@ class CallGraph:
         ):
             # a module-level alias used as a type: `ServiceDep = Annotated[Service, ...]`
             return f"{module.name}.{target}"
-        extra = self.extra_locals(fn)
         func = call.node.func
         known = self._known_result_target(fn, call)
         if known is not None:
@@ -425,13 +432,10 @@ class CallGraph:
             outer = self._closure_target(fn, head)
             if outer:
                 return f"{outer}{sep}{rest}"
-        if (
-            isinstance(base, ast.Name)
-            and base.id == head
-            and head in extra
-            and head not in fn.local_types
-        ):
-            return f"{extra[head]}{sep}{rest}"
+        if isinstance(base, ast.Name) and base.id == head and head not in fn.local_types:
+            extra = self.extra_locals(fn)
+            if head in extra:
+                return f"{extra[head]}{sep}{rest}"
         # self.attr.method where the symbol layer did not know attr's type
         attr = _self_attr(func.value) if isinstance(func, ast.Attribute) else None
         if fn.class_name and attr is not None and isinstance(func, ast.Attribute):
@@ -472,6 +476,15 @@ class CallGraph:
         """`fut = producer.send(...); fut.get()` and `producer.send(...).get()`: the method
         of a library call's known result type (KNOWN_RETURNS), whatever the symbol layer
         guessed for the receiver."""
+        func = call.node.func
+        if not isinstance(func, ast.Attribute) or not (
+            isinstance(func.value, ast.Call)
+            or (
+                isinstance(func.value, ast.Name)
+                and fn.local_types.get(func.value.id, "").endswith("()")
+            )
+        ):
+            return None  # neither `call(...).m()` nor `result.m()`: no known result
         key = id(call.node)
         if key in self._known_results:
             return self._known_results[key]

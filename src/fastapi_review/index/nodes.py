@@ -137,6 +137,20 @@ class Flat:
             _concrete_many[key] = concrete
         return self._merged(concrete, start, end)
 
+    def has_any(self, kinds: Iterable[type[ast.AST]], start: int, end: int) -> bool:
+        """Whether a node of one of `kinds` lies in [start, end): bisections only."""
+        key = kinds if isinstance(kinds, tuple) else tuple(kinds)
+        concrete = _concrete_many.get(key)
+        if concrete is None:
+            self.of_types(key, start, start)  # works the concrete kinds out once
+            concrete = _concrete_many[key]
+        positions = self.positions
+        for kind in concrete:
+            pos = positions.get(kind)
+            if pos is not None and bisect_left(pos, start) < bisect_left(pos, end):
+                return True
+        return False
+
     def _merged(self, kinds: list[type[ast.AST]], start: int, end: int) -> list[ast.AST]:
         cuts: list[tuple[type[ast.AST], int, int]] = []
         found = 0
@@ -313,6 +327,8 @@ def scope_walk(
             if kinds is None or isinstance(leaf, kinds):
                 out.append(leaf)
             continue
+        if kinds is not None and not flat.has_any(kinds, start, end):
+            continue  # none of `kinds` in the range, nested scopes included
         for lo, hi, inner in flat.own_segments(start, end, scopes):
             _collect(out, flat, lo, hi, kinds)
             if inner is not None and keep_scopes and (kinds is None or isinstance(inner, kinds)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import stat
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,6 +75,16 @@ class ProjectIndex:
         if got is None:
             got = texts[m.path] = "\n".join(m.lines).lower()
         return typing.cast(str, got)
+
+    def source_modules_where(self, key: str, test: Callable[[str], bool]) -> list[Module]:
+        """The source modules whose lower-case text passes `test` (a cheap necessary
+        condition a rule checks before walking a module), worked out once per `key`."""
+        memo = self.memo.setdefault("index.source_where", {})
+        assert isinstance(memo, dict)
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = [m for m in self.source_modules if test(self.lower_text(m))]
+        return typing.cast(list[Module], got)
 
     def _split(self) -> tuple[list[Module], list[Module]]:
         """Source and test modules, sorted out once (again if modules were added)."""

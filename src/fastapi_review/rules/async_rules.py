@@ -945,11 +945,20 @@ class UnmanagedSession(Rule):
                 continue  # a one-shot migration script, not the service
             for fn in m.functions:
                 # a dependency that returns (not yields) a session: FastAPI never closes it
-                plain_dep = _plain_dependency(graph, fn)
+                # (asked only once a created resource is found)
+                plain_dep: bool | None = None
                 for sub in graph.own_nodes(fn, (ast.Return, ast.Assign)):
-                    if plain_dep and isinstance(sub, ast.Return) and sub.value is not None:
+                    if not isinstance(sub, ast.Return | ast.Assign) or not isinstance(
+                        sub.value, ast.Call
+                    ):
+                        continue  # only a call creates a resource
+                    if isinstance(sub, ast.Return):
                         kind = _created_resource(graph, fn, sub.value)
-                        if kind is not None:
+                        if kind is None:
+                            continue
+                        if plain_dep is None:
+                            plain_dep = _plain_dependency(graph, fn)
+                        if plain_dep:
                             yield self.finding(
                                 ctx,
                                 fn.path,
@@ -967,6 +976,8 @@ class UnmanagedSession(Rule):
                     kind = _created_resource(graph, fn, sub.value)
                     if kind is None:
                         continue
+                    if plain_dep is None:
+                        plain_dep = _plain_dependency(graph, fn)
                     var = sub.targets[0].id
                     if _is_managed(
                         fn.node, var, _plain_wrappers(graph, fn), returned_ok=not plain_dep

@@ -341,6 +341,11 @@ STRUCTURED_LOGGING = (
 )
 
 
+def _mentions_any(index: ProjectIndex, m: Module, words: tuple[str, ...]) -> bool:
+    low = index.lower_text(m)
+    return any(w in low for w in words)
+
+
 def _log_calls(module: Module) -> Iterator[ast.Call]:
     """`logger.info(...)`, `log.error(...)`, `logging.warning(...)`, `self._logger.debug(...)`."""
     for node in walk(module.tree, ast.Call):
@@ -537,7 +542,7 @@ class UnstructuredLogging(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
         modules = [m for m in index.source_modules if not is_migration(m)]
-        calls = [(m, c) for m in modules for c in _log_calls(m)]
+        calls = [(m, c) for m in modules if "log" in index.lower_text(m) for c in _log_calls(m)]
         if not calls:
             return
         if structured_logging(index):
@@ -554,7 +559,9 @@ class UnstructuredLogging(Rule):
                     severity=Severity.LOW,
                 )
             return
-        handmade = _json_shaped_format(modules)
+        handmade = _json_shaped_format(
+            [m for m in modules if _mentions_any(index, m, ("basicconfig", "formatter"))]
+        )
         if handmade is not None:
             yield self.finding(
                 ctx,
@@ -570,6 +577,7 @@ class UnstructuredLogging(Rule):
             (
                 (m.path, node.lineno)
                 for m in modules
+                if _mentions_any(index, m, ("basicconfig",))
                 for node in walk(m.tree, ast.Call)
                 if _last_name(node.func).endswith("basicConfig")
                 and (dotted(node.func) or "").endswith("basicConfig")

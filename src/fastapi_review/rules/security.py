@@ -66,6 +66,23 @@ def _class_at(tree: ast.Module, line: int) -> str | None:
     return found
 
 
+def _could_hold_secret(text: str) -> bool:
+    """Can a module's lower-case text hold a DSN password or a secret-named literal
+    (one of the secret words, or "key" after a qualifier and any separators)?"""
+    if "//" in text or any(w in text for w in SECRET_WORDS):
+        return True
+    qualifiers = tuple(KEY_QUALIFIERS)
+    at = text.find("key")
+    while at != -1:
+        before = at
+        while before and not text[before - 1].isalnum():
+            before -= 1
+        if text.endswith(qualifiers, 0, before):
+            return True
+        at = text.find("key", at + 3)
+    return False
+
+
 def is_secret_name(name: str) -> bool:
     words = [w for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name) if w]
     if not words:
@@ -276,7 +293,8 @@ class HardcodedSecret(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for module in ctx.index.source_modules:
+        # a URL with a password has "//" in it, a secret's name one of the secret words
+        for module in ctx.index.source_modules_where("SEC001", _could_hold_secret):
             docstrings = _docstring_ids(module.tree)
             reported: set[int] = set()
             for node in walk(module.tree, ast.Constant):
