@@ -7,6 +7,7 @@ The same globs drive coverage per layer and the layering rules; they come from
 from __future__ import annotations
 
 import fnmatch
+import re
 
 from fastapi_review.config import Config
 
@@ -15,12 +16,20 @@ LAYER_ORDER = ("kafka", "repository", "service", "router", "schemas", "models", 
 
 
 def _match(path: str, pattern: str) -> bool:
-    if fnmatch.fnmatch(path, pattern):
-        return True
-    # "**/x/**" should also match "x/..." at the root, and "**/x.py" a root "x.py"
-    if pattern.startswith("**/"):
-        return fnmatch.fnmatch(path, pattern[3:])
-    return False
+    return _pattern(pattern).match(path) is not None
+
+
+_patterns: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(glob: str) -> re.Pattern[str]:
+    """One regular expression for a glob as `fnmatch` reads it; "**/x/**" also matches
+    "x/..." at the root, and "**/x.py" a root "x.py"."""
+    got = _patterns.get(glob)
+    if got is None:
+        globs = [glob, glob[3:]] if glob.startswith("**/") else [glob]
+        got = _patterns[glob] = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs))
+    return got
 
 
 _known: dict[int, tuple[object, dict[str, str | None]]] = {}

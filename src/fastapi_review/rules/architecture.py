@@ -72,9 +72,13 @@ def _first_raise_of(module: Module, names: set[str]) -> tuple[int, str] | None:
 
 
 def _declares_routes(index: ProjectIndex, module: Module) -> bool:
-    return any(r.file == module.path for r in index.routes) or any(
-        r.path == module.path for r in index.routers
-    )
+    """The module declares routes or routers (the set of such files is made once)."""
+    files = index.memo.get("architecture.route_files")
+    if not isinstance(files, frozenset):
+        files = index.memo["architecture.route_files"] = frozenset(
+            [r.file for r in index.routes] + [r.path for r in index.routers]
+        )
+    return module.path in files
 
 
 def _is_router_module(index: ProjectIndex, ctx: Context, qname: str) -> bool:
@@ -82,9 +86,7 @@ def _is_router_module(index: ProjectIndex, ctx: Context, qname: str) -> bool:
     m = index.by_name.get(qname)
     if m is None or layer_of(m.path, ctx.config) != "router":
         return False
-    return any(r.path == m.path for r in index.routers) or any(
-        r.file == m.path for r in index.routes
-    )
+    return _declares_routes(index, m)
 
 
 class LayerViolation(Rule):

@@ -30,10 +30,13 @@ EAGER_LAZY = frozenset(
     {"selectin", "joined", "subquery", "immediate", "raise", "raise_on_sql", "noload", "dynamic"}
 )
 EAGER_LAZY |= {"write_only"}
-SYNC_ENGINE_FACTORIES = {"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"}
-SYNC_SESSION_FACTORIES = {"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"}
-ASYNC_ENGINE_FACTORIES = {"sqlalchemy.ext.asyncio.create_async_engine"}
+SYNC_ENGINE_FACTORIES = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"})
+SYNC_SESSION_FACTORIES = frozenset(
+    {"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"}
+)
+ASYNC_ENGINE_FACTORIES = frozenset({"sqlalchemy.ext.asyncio.create_async_engine"})
 ENGINE_FACTORIES = SYNC_ENGINE_FACTORIES | ASYNC_ENGINE_FACTORIES
+_FACTORIES = ENGINE_FACTORIES | SYNC_SESSION_FACTORIES
 POOL_KWARGS = {"pool_size", "max_overflow", "pool_pre_ping", "poolclass", "pool_recycle"}
 SYNC_DRIVERS = re.compile(r"^\s*[a-z]+\+(psycopg2|pymysql|mysqldb|pg8000|cx_oracle|pyodbc)\b")
 
@@ -46,6 +49,31 @@ def _session_call(graph: CallGraph, fn: Function, call: Call, methods: frozenset
 
 def _is_alembic(m: Module) -> bool:
     return any(v in {"alembic.op", "alembic.context"} for v in m.imports.values())
+
+
+def _may_name_sqlalchemy(index: ProjectIndex, m: Module) -> bool:
+    """Can a name in `m` resolve to `sqlalchemy.*`? Only through an import or a spelled-out
+    `sqlalchemy.x`, both in its text (or in a project package of that name)."""
+    return "sqlalchemy" in index.lower_text(m) or m.name.startswith("sqlalchemy")
+
+
+def _resolves_to(graph: CallGraph, m: Module, func: ast.expr, names: frozenset[str]) -> str | None:
+    """The resolved name of `func` when it is one of `names`, else None; `a.b.f` keeps its
+    last part when resolved, so that part is tested first."""
+    if isinstance(func, ast.Attribute) and func.attr not in _last_parts(names):
+        return None
+    got = graph.resolver(m).dotted(func)
+    return got if got in names else None
+
+
+_LAST_PARTS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _last_parts(names: frozenset[str]) -> frozenset[str]:
+    got = _LAST_PARTS.get(names)
+    if got is None:
+        got = _LAST_PARTS[names] = frozenset(n.rsplit(".", 1)[-1] for n in names)
+    return got
 
 
 def _resolved(index: ProjectIndex, graph: CallGraph, m: Module, expr: ast.expr) -> str | None:
@@ -146,12 +174,12 @@ class SyncDriverInAsyncApp(Rule):
             if h.site.why.startswith(("sync SQLAlchemy", "sync DB driver"))
         ]
         for m in index.source_modules:
-            if _is_alembic(m):
+            if _is_alembic(m) or not _may_name_sqlalchemy(index, m):
                 continue
             for node in walk(m.tree, ast.Call):
                 if not isinstance(node, ast.Call):
                     continue
-                target = _resolved(index, graph, m, node.func)
+                target = _resolves_to(graph, m, node.func, _FACTORIES)
                 if target in ASYNC_ENGINE_FACTORIES and node.args:
                     url = index.string_value(m, node.args[0]) or ""
                     if SYNC_DRIVERS.match(url):
@@ -162,7 +190,7 @@ class SyncDriverInAsyncApp(Rule):
                             f"create_async_engine() is given a synchronous driver URL "
                             f"({url.split('://', 1)[0]})",
                         )
-                elif target in SYNC_ENGINE_FACTORIES | SYNC_SESSION_FACTORIES and db_hits:
+                elif target is not None and db_hits:  # a sync engine or session factory
                     h = db_hits[0]
                     yield self.finding(
                         ctx,
@@ -1012,13 +1040,25 @@ class ModelsVsMigrations(Rule):
 
 
 def _publishes(index: ProjectIndex, graph: CallGraph, fn: Function, call: Call) -> bool:
-    if any(s.node is call.node for s in index.kafka_sends):
+    send_nodes, send_functions = _sends(index)
+    if id(call.node) in send_nodes:
         return True
     callee = graph.resolve_call(fn, call)
     if callee is None:
         return False
     reach = graph.reachable_from(callee, max_depth=4)
-    return any(s.function.fqname in reach for s in index.kafka_sends)
+    return not send_functions.isdisjoint(reach)
+
+
+def _sends(index: ProjectIndex) -> tuple[frozenset[int], frozenset[str]]:
+    """The Kafka send calls (node ids) and the functions that make them (made once)."""
+    got = index.memo.get("db.sends")
+    if not isinstance(got, tuple):
+        got = index.memo["db.sends"] = (
+            frozenset(id(s.node) for s in index.kafka_sends),
+            frozenset(s.function.fqname for s in index.kafka_sends),
+        )
+    return got
 
 
 def _except_handler_spans(graph: CallGraph, fn: Function) -> list[tuple[int, int]]:
@@ -1232,12 +1272,12 @@ class EngineWithoutPoolSettings(Rule):
         index = ctx.index
         graph = call_graph(index)
         for m in index.source_modules:
-            if _is_alembic(m):
+            if _is_alembic(m) or not _may_name_sqlalchemy(index, m):
                 continue
             for node in walk(m.tree, ast.Call):
                 if not isinstance(node, ast.Call):
                     continue
-                if _resolved(index, graph, m, node.func) not in ENGINE_FACTORIES:
+                if _resolves_to(graph, m, node.func, ENGINE_FACTORIES) is None:
                     continue
                 if any(k.arg is None or k.arg in POOL_KWARGS for k in node.keywords):
                     continue
@@ -1431,7 +1471,9 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 
 _SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|FROM|VALUES|ORDER BY)\b", re.I)
 _EXEC_METHODS = {"execute", "executemany", "exec_driver_sql", "fetch", "fetchrow", "fetchval"}
-_TEXT_FUNCS = {"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"}
+_TEXT_FUNCS = frozenset(
+    {"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"}
+)
 
 
 def _dynamic_sql(index: ProjectIndex, m: Module, expr: ast.expr) -> str | None:
@@ -1521,11 +1563,12 @@ class SqlBuiltFromInput(Rule):
         for m in index.source_modules:
             if _is_alembic(m):
                 continue
+            may_text = _may_name_sqlalchemy(index, m)
             for node in walk(m.tree, ast.Call):
                 if not isinstance(node, ast.Call) or not node.args:
                     continue
                 arg = node.args[0]
-                is_text = _resolved(index, graph, m, node.func) in _TEXT_FUNCS
+                is_text = may_text and _resolves_to(graph, m, node.func, _TEXT_FUNCS) is not None
                 is_exec = isinstance(node.func, ast.Attribute) and node.func.attr in _EXEC_METHODS
                 if not (is_text or is_exec):
                     continue

@@ -476,10 +476,14 @@ _MAX_CALLERS = 500
 STOP_METHODS = {"stop", "close"}
 
 
+def _names_a_stop_method(text: str) -> bool:
+    return any(name in text for name in STOP_METHODS)
+
+
 def _stop_call_sites(ix: ProjectIndex) -> list[tuple[Function, ast.expr]]:
     """`x.stop()` / `x.close()` calls and `to_thread(x.close)` references (the `x.stop` node)."""
     out: list[tuple[Function, ast.expr]] = []
-    for m in ix.source_modules:
+    for m in ix.source_modules_where("kafka.stop_methods", _names_a_stop_method):
         for fn in m.functions:
             for c in fn.calls:
                 ref = offloaded_ref(c.node)

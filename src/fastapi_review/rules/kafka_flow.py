@@ -106,9 +106,18 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
 def sites(stmts: list[ast.stmt]) -> Iterator[Site]:
-    """Every node below `stmts` (not entering nested defs), with its try/loop context."""
-    for s in stmts:
-        yield from _sites(s, Site(s))
+    """Every node below `stmts` (not entering nested defs), with its try/loop context.
+
+    Worked out once per statement list (a function or loop body, asked by several rules)
+    and kept on its first statement, with the list itself to tell it from another list.
+    """
+    if not stmts:
+        return iter(())
+    first = stmts[0].__dict__
+    got = first.get("_fr_sites")
+    if got is None or got[0] is not stmts:
+        got = first["_fr_sites"] = (stmts, [site for s in stmts for site in _sites(s, Site(s))])
+    return iter(got[1])
 
 
 def _sites(node: ast.AST, ctx: Site) -> Iterator[Site]:
@@ -481,7 +490,18 @@ def is_dlq_name(text: str) -> bool:
 
 
 def processing_steps(ix: ProjectIndex, loop: ConsumeLoop, max_depth: int = 6) -> list[Step]:
-    """The loop body and every project function it reaches outside except/finally blocks."""
+    """The loop body and every project function it reaches outside except/finally blocks
+    (worked out once per loop and depth)."""
+    memo = ix.memo.setdefault("kafka_flow.processing_steps", {})
+    assert isinstance(memo, dict)
+    key = (id(loop.node), max_depth)
+    got = memo.get(key)
+    if got is None or got[0] is not loop.node:
+        got = memo[key] = (loop.node, _processing_steps(ix, loop, max_depth))
+    return list(got[1])
+
+
+def _processing_steps(ix: ProjectIndex, loop: ConsumeLoop, max_depth: int) -> list[Step]:
     root = Step(loop.fn, loop.body, propagate(loop.body, loop.messages), [loop.fn])
     out = [root]
     seen = {loop.fn.fqname}
