@@ -385,8 +385,10 @@ def _static_phase(ws: Workspace, use_cache: bool) -> StaticResult:
     traced = trace_requirements(ctx.requirements, ctx, None, None, list(rule_run.findings))
     timings["trace"] = time.perf_counter() - t
     if store is not None and keyed is not None:
+        t = time.perf_counter()
         static = StaticEntry(traced.traced, traced.findings, index.skipped, len(index.modules))
         store.store(*keyed, rule_run, static)
+        timings["store"] = time.perf_counter() - t
     return StaticResult(
         index=index,
         modules=len(index.modules),

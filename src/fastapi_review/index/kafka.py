@@ -103,6 +103,8 @@ def collect(index: ProjectIndex) -> None:
 def _maybe_client(
     index: ProjectIndex, m: Module, fn: Function | None, node: ast.Call, target: str | None
 ) -> None:
+    if target not in CLIENT_CLASSES and target not in PARTIALS:
+        return  # the common case, answered first
     args: list[ast.expr] = list(node.args)
     if target in PARTIALS and args:
         # functools.partial(KafkaConsumer, "topic", group_id=...): built later, often on a

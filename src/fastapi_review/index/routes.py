@@ -138,6 +138,9 @@ def _param_kind(arg: ast.arg, default: ast.expr | None, path_params: set[str]) -
 def collect(index: ProjectIndex) -> None:
     routers: dict[str, Router] = {}
     for m in index.source_modules:
+        low = index.lower_text(m)
+        if "fastapi" not in low and "apirouter" not in low:
+            continue  # a name that resolves to `...FastAPI`/`...APIRouter` is spelled here
         r = Resolver(m, index.classes)
         for var, call, line in _module_level_calls(m):
             target = r.dotted(call.func) or ""
@@ -188,6 +191,8 @@ def collect(index: ProjectIndex) -> None:
 
     # include_router edges
     for m in index.source_modules:
+        if "include_router" not in index.lower_text(m):
+            continue
         for fn_or_none, call in _all_calls(m):
             if not (isinstance(call.func, ast.Attribute) and call.func.attr == "include_router"):
                 continue

@@ -31,6 +31,8 @@ CLIENT_CALLS = {
     "connect",
     "create_pool",
 }
+# a call named one of these spells the name in the module's text
+_CLIENT_CALLS_LOW = sorted({name.lower() for name in CLIENT_CALLS})
 CONNECTION_KEYWORDS = {"bootstrap_servers", "url", "base_url", "dsn", "host", "hosts", "uri"}
 URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
 HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d{2,5}(,[A-Za-z0-9.-]+:\d{2,5})*$")
@@ -57,7 +59,8 @@ INFRA_SCHEMES = {
 
 def _env_reads(module: Module) -> Iterator[ast.AST]:
     """`os.getenv(...)`, `os.environ[...]`, `os.environ.get(...)`, `getenv(...)`."""
-    if not any("getenv" in line or "environ" in line for line in module.lines):
+    text = "\n".join(module.lines)
+    if "getenv" not in text and "environ" not in text:
         return  # each shape (or the import that renames it) spells one of the two
     for node in walk(module.tree, (ast.Call, ast.Subscript)):
         if isinstance(node, ast.Call):
@@ -261,7 +264,9 @@ class NotEnvBased(Rule):
                     )
             constants = _module_constants(module)
             reported: set[int] = set()
-            for node in walk(module.tree, ast.Call):
+            low = index.lower_text(module)
+            calls = walk(module.tree, ast.Call) if any(n in low for n in _CLIENT_CALLS_LOW) else []
+            for node in calls:
                 if not isinstance(node, ast.Call):
                     continue
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]

@@ -345,6 +345,11 @@ class HardcodedSecret(Rule):
                 )
 
 
+def _names_app_or_cors(text: str) -> bool:
+    """The calls SEC002 reads spell `FastAPI`, `CORSMiddleware` or `add_middleware`."""
+    return "fastapi" in text or "corsmiddleware" in text or "add_middleware" in text
+
+
 def _kwargs(call: ast.Call) -> dict[str, ast.expr]:
     return {k.arg: k.value for k in call.keywords if k.arg}
 
@@ -435,11 +440,13 @@ class InsecureConfig(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for module in ctx.index.source_modules:
+        for module in ctx.index.source_modules_where("SEC002", _names_app_or_cors):
             for node in walk(module.tree, ast.Call):
                 if not isinstance(node, ast.Call):
                     continue
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]
+                if name not in {"FastAPI", "CORSMiddleware", "add_middleware"}:
+                    continue
                 kw = _kwargs(node)
                 if name == "FastAPI" and _is_true(kw.get("debug")):
                     yield self.finding(
