@@ -138,6 +138,12 @@ class CallGraph:
         self._bound: dict[int, set[str]] = {}
         # results rules share within one review (e.g. the blocking-call analysis)
         self.memo: dict[str, object] = {}
+        # every name a method call must end in to reach a project function: a function's,
+        # a class's (its __init__), or an import's (a re-export)
+        self._callable_names: set[str] = {f.name for f in index.functions.values()}
+        self._callable_names.update(c.name for c in index.classes.values())
+        for m in index.modules.values():
+            self._callable_names.update(m.imports)
         for m in index.modules.values():
             for fn in m.functions:
                 self._out[fn.fqname] = []
@@ -624,6 +630,12 @@ class CallGraph:
         key = id(call.node)
         if key in self._call_fn:
             return self._call_fn[key]
+        func = call.node.func
+        if isinstance(func, ast.Attribute) and func.attr not in self._callable_names:
+            # every way `x.attr(...)` resolves keeps `attr` as the last name: no project
+            # function, class or re-export has it
+            self._call_fn[key] = None
+            return None
         target = self.target_of(fn, call)
         hit = self.function(target)
         self._call_fn[key] = hit
