@@ -198,6 +198,9 @@ def main() -> int:
         snapshot / "fastapi_review",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    # compiled to bytecode, as `pip install` leaves a package (and bandit is installed so):
+    # otherwise every child compiles the tool's modules as it imports them
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(snapshot)], check=True)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(snapshot), env.get("PYTHONPATH")) if p)
     env.pop("FASTAPI_REVIEW_NO_CACHE", None)
     bindir = Path(py).parent

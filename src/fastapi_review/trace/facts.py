@@ -153,14 +153,13 @@ class Facts:
 
 def build_facts(index: ProjectIndex) -> Facts:
     facts = Facts(index=index)
+    strings = facts.strings
     for m in index.source_modules:
+        path = m.path
         for node in walk(m.tree, ast.Constant):
-            if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and len(node.value) < 200
-            ):
-                facts.strings.setdefault(node.value, []).append((m.path, node.lineno))
+            text = node.value
+            if isinstance(text, str) and len(text) < 200:
+                strings.setdefault(text, []).append((path, node.lineno))
         if "/versions/" in f"/{m.path}" or m.path.startswith(("migrations/", "alembic/")):
             facts.migrations[m.path] = "\n".join(m.lines)
     for s in index.settings.values():
@@ -204,15 +203,13 @@ def read_attributes(facts: Facts) -> set[str]:
     if isinstance(got, set):
         return got
     out: set[str] = set()
+    load = ast.Load
     for m in facts.index.source_modules:
-        for node in walk(m.tree, (ast.Attribute, ast.Call)):
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
-                out.add(node.attr)
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "getattr"
-            ):
+        out.update(n.attr for n in walk(m.tree, ast.Attribute) if isinstance(n.ctx, load))
+        if "getattr" not in facts.index.lower_text(m):
+            continue
+        for node in walk(m.tree, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id == "getattr":
                 out.update(
                     a.value
                     for a in node.args[1:2]

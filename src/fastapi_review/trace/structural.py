@@ -376,6 +376,21 @@ def payload_model(facts: Facts, topic: str, fields: list[str]) -> PydanticModel 
     return best[1]
 
 
+def _open_topics(facts: Facts) -> tuple[bool, bool]:
+    """Whether some consumer's topics, and some send's topic, could not be resolved
+    (worked out once per review)."""
+    got = facts.cache.get("open_topics")
+    if not isinstance(got, tuple):
+        open_consumer = (
+            any(c.role == "consumer" and not c.topics for c in facts.index.kafka_clients)
+            or bool(facts.handlers and not facts.consumed)
+            or facts.opaque_consumer
+        )
+        open_send = any(s.topic is None for s in facts.index.kafka_sends)
+        got = facts.cache["open_topics"] = (open_consumer, open_send)
+    return typing.cast(tuple[bool, bool], got)
+
+
 def trace_event(
     facts: Facts,
     req: Requirement,
@@ -397,12 +412,7 @@ def trace_event(
     tests = _tests_mentioning(facts, topic)
     # a literal of the topic counts only when the code does not use the topic the other way
     # (and only when some consumer's topics, or some send's topic, could not be resolved)
-    open_consumer = (
-        any(c.role == "consumer" and not c.topics for c in facts.index.kafka_clients)
-        or bool(facts.handlers and not facts.consumed)
-        or facts.opaque_consumer
-    )
-    open_send = any(s.topic is None for s in facts.index.kafka_sends)
+    open_consumer, open_send = _open_topics(facts)
     if direction == "consumed":
         sites = consumed or (
             literal if facts.consumer_modules and open_consumer and not produced else []
