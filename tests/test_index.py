@@ -336,3 +336,12 @@ app.exception_handler(TypeError)  # not a decorator: no handler function
         (20, "KeyError", "app.handlers.on_key_error", "app.handlers.on_key_error"),
         (21, "OSError", None, None),
     ]
+
+
+def test_bytes_read_for_the_cache_key_are_parsed_not_read_again(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def on_disk() -> None: ...\n")
+    (tmp_path / "b.py").write_text("def b() -> None: ...\n")
+    preread = {"a.py": b"def read_before() -> None: ...\n"}
+    index = build_index(tmp_path, preread=preread)
+    assert sorted(index.functions) == ["a.read_before", "b.b"]
+    assert preread == {}  # each file's bytes are handed over once

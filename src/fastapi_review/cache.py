@@ -96,13 +96,15 @@ def source_key(
     design_text: str,
     requirements: list[Requirement],
     change: Change,
+    read: dict[str, bytes] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """One key over everything the index, the rules and the tracer read, computed without
     parsing: the bytes of every Python file the index would read (by content hash) and
     what discovery skipped, the extra files the index keeps, the root's configuration
     files, the design and its requirements, the validated configuration, the change under
     review, and the tool (version, own code, Python version). Equal keys mean equal
-    results. Returns the key and each file's content hash."""
+    results. Returns the key and each file's content hash; `read`, if given, receives
+    the bytes of the Python files (for the index, which then does not read them again)."""
     paths, skipped = discover(root, config.include, config.exclude)
     hashes: dict[str, str] = {}
     parts: list[str] = [
@@ -121,9 +123,13 @@ def source_key(
             parts.append(f"special\0{rel}\0{special.reason}")
             continue
         try:
-            hashes[rel] = _digest((root / rel).read_bytes())
+            data = (root / rel).read_bytes()
         except OSError as exc:
             parts.append(f"unreadable\0{rel}\0{exc.strerror or exc}")
+            continue
+        hashes[rel] = _digest(data)
+        if read is not None:
+            read[rel] = data
     parts += [f"{p}\0{h}" for p, h in sorted(hashes.items())]
     parts += [f"skipped\0{s.path}\0{s.reason}" for s in skipped]
     for name in EXTRA_FILE_NAMES:
@@ -236,7 +242,8 @@ class RuleCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, separators=(",", ":"))
+                # one string from the C encoder: json.dump() encodes in Python, chunk by chunk
+                fh.write(json.dumps(payload, separators=(",", ":")))
             os.replace(tmp, self._entry(key))
             self._prune()
         except OSError as exc:
@@ -346,9 +353,10 @@ def _static_phase(ws: Workspace, use_cache: bool) -> StaticResult:
     store = RuleCache(cache_dir, ws.root) if cache_dir is not None else None
     keyed: tuple[str, dict[str, str]] | None = None
     cached: CacheEntry | None = None
+    read: dict[str, bytes] = {}  # the files' bytes, read once for the key and the index
     if store is not None:
         try:
-            keyed = source_key(ws.root, ws.config, design_text, requirements, ws.change)
+            keyed = source_key(ws.root, ws.config, design_text, requirements, ws.change, read)
         except (OSError, ValueError, TypeError, UnicodeError):
             keyed = None
         cached = store.load(*keyed) if keyed is not None else None
@@ -367,7 +375,7 @@ def _static_phase(ws: Workspace, use_cache: bool) -> StaticResult:
             timings=timings,
         )
     t = time.perf_counter()
-    index = build_index(ws.root, ws.config.include, ws.config.exclude)
+    index = build_index(ws.root, ws.config.include, ws.config.exclude, read)
     timings["index"] = time.perf_counter() - t
     ctx = Context(
         index=index,

@@ -263,12 +263,17 @@ def build_index(
     root: Path,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
+    preread: dict[str, bytes] | None = None,
 ) -> ProjectIndex:
+    """Parse the project once into the index. `preread`: files' bytes already read (by
+    path; taken out of the dict as they are used), so that they are not read again."""
     with gc_paused():
-        return _build_index(root, include, exclude)
+        return _build_index(root, include, exclude, preread or {})
 
 
-def _build_index(root: Path, include: list[str] | None, exclude: list[str] | None) -> ProjectIndex:
+def _build_index(
+    root: Path, include: list[str] | None, exclude: list[str] | None, preread: dict[str, bytes]
+) -> ProjectIndex:
     from fastapi_review.index import data, kafka, routes, tests
 
     index = ProjectIndex(root=root)
@@ -279,7 +284,7 @@ def _build_index(root: Path, include: list[str] | None, exclude: list[str] | Non
         if special is not None:
             index.skipped.append(special)
             continue
-        src = read_source(root, rel)
+        src = read_source(root, rel, preread.pop(rel, None))
         if isinstance(src, SkippedFile):
             index.skipped.append(src)
             continue

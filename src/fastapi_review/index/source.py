@@ -93,16 +93,18 @@ def discover(
     return found, skipped
 
 
-def read_source(root: Path, rel: str) -> SourceFile | SkippedFile:
-    """Read one file as text, honouring PEP 263; binary or undecodable files are skipped."""
+def read_source(root: Path, rel: str, data: bytes | None = None) -> SourceFile | SkippedFile:
+    """Read one file as text, honouring PEP 263; binary or undecodable files are skipped.
+    `data`: the file's bytes, already read."""
     full = root / rel
     try:
-        size = full.stat().st_size
+        size = full.stat().st_size if data is None else len(data)
         if size > MAX_FILE_BYTES:
             return SkippedFile(
                 path=rel, reason=f"file too large to analyse ({size // 1_000_000} MB)"
             )
-        data = full.read_bytes()
+        if data is None:
+            data = full.read_bytes()
     except OSError as exc:
         return SkippedFile(path=rel, reason=f"not readable: {exc.strerror or exc}")
     if b"\x00" in data:
