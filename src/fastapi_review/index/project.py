@@ -99,12 +99,27 @@ class ProjectIndex:
         return self.modules[fn.path]
 
     def lookup(self, qname: str | None, depth: int = 0) -> Function | ClassInfo | None:
-        """A project function or class by dotted name, following re-exports."""
+        """A project function or class by dotted name, following re-exports (the answer
+        for a name that is no function or class itself is kept while the index does not
+        grow: the same library names are asked for again and again)."""
         if not qname or depth > 6:
             return None
         hit = self.functions.get(qname) or self.classes.get(qname)
         if hit is not None:
             return hit
+        if depth:
+            return self._follow(qname, depth)
+        size = (len(self.modules), len(self.functions), len(self.classes))
+        memo = self.memo.get("index.lookup")
+        if not isinstance(memo, tuple) or memo[0] != size:
+            memo = self.memo["index.lookup"] = (size, {})
+        answers: dict[str, Function | ClassInfo | None] = memo[1]
+        if qname not in answers:
+            answers[qname] = self._follow(qname, 0)
+        return answers[qname]
+
+    def _follow(self, qname: str, depth: int) -> Function | ClassInfo | None:
+        """`lookup` past the direct hit: re-exports, re-exported classes, base classes."""
         mod, _, attr = qname.rpartition(".")
         # package.__init__ re-export: pkg.name -> whatever pkg imports as name
         m = self.by_name.get(mod)

@@ -44,6 +44,7 @@ from fastapi_review.rules.kafka_flow import (
     library_of_send,
     literal,
     mentions,
+    named_call_sites,
     names_in,
     offloaded_ref,
     own_walk,
@@ -432,6 +433,7 @@ class _CallerBits:
         self.bits: dict[int, int] = {}
         self.functions: list[Function] = []
         self.summaries: dict[int, tuple[bool, int]] = {}
+        self.named: dict[str, tuple[bool, int]] = {}
 
     @staticmethod
     def of(ix: ProjectIndex) -> _CallerBits:
@@ -451,13 +453,23 @@ class _CallerBits:
         """Whether some call of `fn` sits in a try with handlers, and its callers' bits."""
         got = self.summaries.get(id(fn))
         if got is None:
-            covered = False
-            calling = 0
-            for _, g, call in call_sites(self.ix, fn):
-                covered = covered or enclosing_try_covers(g, call, self.ix)
-                calling |= 1 << self.bit(g)
+            resolved, name = call_sites(self.ix, fn)
+            covered, calling = self._summary_of(resolved)
+            if name is not None:  # the calls matched by name: the same for every `name`
+                named = self.named.get(name)
+                if named is None:
+                    named = self.named[name] = self._summary_of(named_call_sites(self.ix, name))
+                covered, calling = covered or named[0], calling | named[1]
             got = self.summaries[id(fn)] = (covered, calling)
         return got
+
+    def _summary_of(self, sites: list[tuple[int, Function, ast.Call]]) -> tuple[bool, int]:
+        covered = False
+        calling = 0
+        for _, g, call in sites:
+            covered = covered or enclosing_try_covers(g, call, self.ix)
+            calling |= 1 << self.bit(g)
+        return covered, calling
 
     def members(self, bits: int) -> list[Function]:
         out: list[Function] = []

@@ -747,14 +747,17 @@ def _reverse_calls(
     return by_fn, by_name
 
 
-def call_sites(ix: ProjectIndex, fn: Function) -> list[_CallSite]:
-    """Call sites of `fn` in source modules (resolved, else matched by method name), each
-    with its number in source order (the list is not sorted by it)."""
-    by_fn, by_name = _reverse_calls(ix)
-    sites = by_fn.get(id(fn), [])
-    if not fn.name.startswith("__"):
-        return sites + by_name.get(fn.name, [])
-    return sites
+def call_sites(ix: ProjectIndex, fn: Function) -> tuple[list[_CallSite], str | None]:
+    """Call sites of `fn` in source modules: those resolved to it, and the method name
+    whose unresolved calls also count as its calls (None for a dunder method); the
+    sites of one name are `named_call_sites`, shared by every function of that name."""
+    by_fn, _ = _reverse_calls(ix)
+    return by_fn.get(id(fn), []), None if fn.name.startswith("__") else fn.name
+
+
+def named_call_sites(ix: ProjectIndex, name: str) -> list[_CallSite]:
+    """The source call sites not resolved to a project function, by their method name."""
+    return _reverse_calls(ix)[1].get(name, [])
 
 
 def enclosing_try_covers(fn: Function, node: ast.AST, ix: ProjectIndex | None = None) -> bool:
