@@ -128,40 +128,32 @@ class Flat:
         return self._merged(kinds, start, end)
 
     def of_types(self, kinds: Iterable[type[ast.AST]], start: int, end: int) -> list[ast.AST]:
-        key = kinds if isinstance(kinds, tuple) else tuple(kinds)
-        concrete = _concrete_many.get(key)
-        if concrete is None:
-            concrete = []
-            for kind in key:
-                concrete.extend(t for t in _concrete(kind) if t not in concrete)
-            _concrete_many[key] = concrete
-        return self._merged(concrete, start, end)
-
-    def has_any(self, kinds: Iterable[type[ast.AST]], start: int, end: int) -> bool:
-        """Whether a node of one of `kinds` lies in [start, end): bisections only."""
-        key = kinds if isinstance(kinds, tuple) else tuple(kinds)
-        concrete = _concrete_many.get(key)
-        if concrete is None:
-            self.of_types(key, start, start)  # works the concrete kinds out once
-            concrete = _concrete_many[key]
-        positions = self.positions
-        for kind in concrete:
-            pos = positions.get(kind)
-            if pos is not None and bisect_left(pos, start) < bisect_left(pos, end):
-                return True
-        return False
+        return self._merged(_concrete_of(kinds), start, end)
 
     def _merged(self, kinds: list[type[ast.AST]], start: int, end: int) -> list[ast.AST]:
+        cuts, found = self._cuts(kinds, start, end)
+        return self._from_cuts(cuts, found, start, end)
+
+    def _cuts(
+        self, kinds: list[type[ast.AST]], start: int, end: int
+    ) -> tuple[list[tuple[type[ast.AST], int, int]], int]:
+        """Where each of `kinds` starts and ends in its own list, within [start, end)."""
         cuts: list[tuple[type[ast.AST], int, int]] = []
         found = 0
+        positions = self.positions
         for kind in kinds:
-            pos = self.positions.get(kind)
+            pos = positions.get(kind)
             if pos is None:
                 continue
             lo, hi = bisect_left(pos, start), bisect_left(pos, end)
             if hi > lo:
                 cuts.append((kind, lo, hi))
                 found += hi - lo
+        return cuts, found
+
+    def _from_cuts(
+        self, cuts: list[tuple[type[ast.AST], int, int]], found: int, start: int, end: int
+    ) -> list[ast.AST]:
         if not cuts:
             return []
         if len(cuts) == 1:
@@ -175,6 +167,18 @@ class Flat:
             pairs.extend(zip(self.positions[kind][lo:hi], self.by_type[kind][lo:hi], strict=True))
         pairs.sort(key=_first)
         return [node for _, node in pairs]
+
+
+def _concrete_of(kinds: Iterable[type[ast.AST]]) -> list[type[ast.AST]]:
+    """The concrete node classes of several kinds (abstract ones expanded), once per tuple."""
+    key = kinds if isinstance(kinds, tuple) else tuple(kinds)
+    concrete = _concrete_many.get(key)
+    if concrete is None:
+        concrete = []
+        for kind in key:
+            concrete.extend(t for t in _concrete(kind) if t not in concrete)
+        _concrete_many[key] = concrete
+    return concrete
 
 
 _concrete_cache: dict[type[ast.AST], list[type[ast.AST]]] = {}
@@ -322,14 +326,23 @@ def scope_walk(
             ranges[-1][2] = span[2]  # the next sibling: one range
         else:
             ranges.append([span[0], span[1], span[2], None])
+    concrete = None if kinds is None else _concrete_of(kinds)
     for flat, start, end, leaf in ranges:
         if flat is None:
             if kinds is None or isinstance(leaf, kinds):
                 out.append(leaf)
             continue
-        if kinds is not None and not flat.has_any(kinds, start, end):
-            continue  # none of `kinds` in the range, nested scopes included
-        for lo, hi, inner in flat.own_segments(start, end, scopes):
+        if concrete is not None:
+            cuts, found = flat._cuts(concrete, start, end)
+            if not cuts:
+                continue  # none of `kinds` in the range, nested scopes included
+            segments = flat.own_segments(start, end, scopes)
+            if len(segments) == 1:  # no nested scope in the range: all of them count
+                out.extend(flat._from_cuts(cuts, found, start, end))
+                continue
+        else:
+            segments = flat.own_segments(start, end, scopes)
+        for lo, hi, inner in segments:
             _collect(out, flat, lo, hi, kinds)
             if inner is not None and keep_scopes and (kinds is None or isinstance(inner, kinds)):
                 out.append(inner)

@@ -2078,6 +2078,25 @@ _CORRELATION = re.compile(  # searched in lower-case text
 )
 
 
+# the words of _CORRELATION as plain substrings (`trace` covers `traceparent`): one pass of
+# `in` per word over a whole module is several times faster than the alternation
+_CORRELATION_WORDS = (
+    "correlation",
+    "requestid",
+    "request_id",
+    "request-id",
+    "trace",
+    "span_id",
+    "causation",
+    "x-request",
+)
+
+
+def _names_an_id(text: str) -> bool:
+    """`_CORRELATION.search(text)`, for a whole module's lower-case text."""
+    return any(word in text for word in _CORRELATION_WORDS)
+
+
 def _params(fn: Function) -> set[str]:
     a = fn.node.args
     return {p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]} - {"self", "cls"}
@@ -2148,7 +2167,7 @@ class NoCorrelationId(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         ix = ctx.index
-        app_has_id = any(_CORRELATION.search(text) for _, text in source_text(ix))
+        app_has_id = any(_names_an_id(text) for _, text in source_text(ix))
         asked = design_asks_ids_on_events(ctx.design_text)
         severity = Severity.LOW if asked is False else None
         for f in self._findings(ctx, app_has_id):

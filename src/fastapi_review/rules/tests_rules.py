@@ -517,6 +517,8 @@ def _first_match(
     for m in index.source_modules:
         if paths and m.path not in paths:
             continue
+        if not pattern.search(index.lower_text(m)):
+            continue  # no line has it, comments included (the patterns ignore case)
         for no, line in enumerate(m.lines, start=1):
             code = line.split("#", 1)[0]
             if pattern.search(code):
