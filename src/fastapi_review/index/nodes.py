@@ -41,6 +41,15 @@ def _fields_for(t: type[ast.AST]) -> tuple[str, ...]:
     return names
 
 
+_shapes: dict[type[ast.AST], tuple[tuple[str, ...], bool]] = {}
+
+
+def _shape(t: type[ast.AST]) -> tuple[tuple[str, ...], bool]:
+    """The fields of a node class that can hold nodes, and whether it is a statement."""
+    got = _shapes[t] = (_child_fields.get(t) or _fields_for(t), issubclass(t, ast.stmt))
+    return got
+
+
 class Flat:
     """The nodes of one tree in depth-first source order, and per concrete type."""
 
@@ -52,18 +61,18 @@ class Flat:
         positions: dict[type[ast.AST], list[int]] = {}
         # depth first; a node with children (and every statement) also pushes its own
         # position, popped once everything under it is listed: its span ends there
-        stack: list[ast.AST | int] = [tree]
+        stack: list[typing.Any] = [tree]  # nodes, and positions whose span ends
         pop, push, extend = stack.pop, stack.append, stack.extend
-        AST, lst, fields_of, stmt = ast.AST, list, _child_fields, ast.stmt
+        AST, lst, integer, shapes = ast.AST, list, int, _shapes
         append = nodes.append
         while stack:
             node = pop()
-            if isinstance(node, int):
-                setattr(nodes[node], _SPAN, (self, node, len(nodes)))
+            t = type(node)
+            if t is integer:
+                nodes[node].__dict__[_SPAN] = (self, node, len(nodes))
                 continue
             here = len(nodes)
             append(node)
-            t = type(node)
             bucket = by_type.get(t)
             if bucket is None:
                 by_type[t] = [node]
@@ -71,12 +80,18 @@ class Flat:
             else:
                 bucket.append(node)
                 positions[t].append(here)
-            names = fields_of.get(t)
-            if names is None:
-                names = _fields_for(t)
+            shape = shapes.get(t)
+            if shape is None:
+                shape = _shape(t)
+            names, is_stmt = shape
+            if not names:  # a leaf kind (a name, a constant, `pass`)
+                if is_stmt:
+                    node.__dict__[_SPAN] = (self, here, here + 1)
+                continue
+            fields = node.__dict__
             children: list[ast.AST] = []
             for name in names:
-                value = getattr(node, name, None)
+                value = fields.get(name)
                 if value is None:
                     continue
                 if type(value) is lst:
@@ -85,11 +100,13 @@ class Flat:
                             children.append(item)
                 elif isinstance(value, AST):
                     children.append(value)
-            if children or isinstance(node, stmt):
+            if children:
                 push(here)
                 children.reverse()
                 extend(children)
-        setattr(tree, _SPAN, (self, 0, len(nodes)))
+            elif is_stmt:
+                fields[_SPAN] = (self, here, here + 1)
+        tree.__dict__[_SPAN] = (self, 0, len(nodes))
         self.nodes = nodes
         self.by_type = by_type
         self.positions = positions
