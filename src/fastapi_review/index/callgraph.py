@@ -880,6 +880,8 @@ def _callable_result(r: Resolver, ann: ast.expr) -> str | None:
 
 def _generic_base(r: Resolver, ann: ast.expr) -> str | None:
     """`async_sessionmaker[AsyncSession]` -> the resolved base name; None otherwise."""
+    if isinstance(ann, ast.Name | ast.Attribute):
+        return None  # a plain name: nothing to strip, no subscript
     bare = strip_annotation(ann)
     return r.dotted(bare.value) if isinstance(bare, ast.Subscript) else None
 
