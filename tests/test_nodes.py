@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from fastapi_review.index.nodes import (
     SCOPES,
     children,
+    count,
     flatten,
     own_nodes,
     parent_of,
@@ -242,3 +243,19 @@ def test_generated_code_walks_like_the_reference(sources: list[str]) -> None:
             assert walk(node, ast.Call) == [n for n in _preorder(node) if isinstance(n, ast.Call)]
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 assert scope_walk(node.body) == list(_ref_scope(list(node.body), SCOPES, True))
+
+
+def test_count_is_the_length_of_the_walk() -> None:
+    tree = ast.parse(
+        "def f(x):\n"
+        "    if x and (x or not x):\n"
+        "        return [y for y in x if y if not y]\n"
+        "    while x:\n"
+        "        x = x - 1 if x else 0\n"
+    )
+    flatten(tree)
+    fn = tree.body[0]
+    for kinds in [(ast.If,), (ast.If | ast.While, ast.IfExp), (ast.expr,), (ast.stmt, ast.BoolOp)]:
+        assert count(fn, *kinds) == len(walk(fn, *kinds)) > 0
+    leaf = ast.Name(id="x")
+    assert count(leaf, ast.Name) == 1 and count(leaf, ast.If) == 0

@@ -305,6 +305,15 @@ def walk(node: ast.AST, kind: object = None, *more: object) -> list[typing.Any]:
     return flat.of_types(_all(kind, more), start, end)
 
 
+def count(node: ast.AST, kind: object, *more: object) -> int:
+    """`len(walk(node, kind, *more))`, by bisection, without listing the nodes."""
+    span = node.__dict__.get(_SPAN) or _side_span(node)
+    if span is None:
+        return len(walk(node, kind, *more))
+    flat, start, end = span
+    return flat._cuts(_concrete_of(_all(kind, more)), start, end)[1]
+
+
 def _all(kind: object, more: tuple[object, ...]) -> list[type[ast.AST]]:
     out = list(_kinds(kind))
     for extra in more:
