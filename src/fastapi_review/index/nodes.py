@@ -343,6 +343,20 @@ def scope_walk(
     """
     out: list[typing.Any] = []
     kinds = None if kind is None else _kinds(kind)
+    concrete = None if kinds is None else _concrete_of(kinds)
+    if concrete is not None and type(stmts) is list and stmts:
+        # statements of one tree in source order lie in [first start, last end): when
+        # none of `kinds` is there, the answer is empty (the usual one, found at once)
+        first = stmts[0].__dict__.get(_SPAN)
+        last = stmts[-1].__dict__.get(_SPAN)
+        if (
+            first is not None
+            and last is not None
+            and first[0] is last[0]
+            and first[1] <= last[1]
+            and not first[0]._cuts(concrete, first[1], last[2])[1]
+        ):
+            return out
     ranges: list[list[typing.Any]] = []  # [flat, start, end, leaf or None]
     for stmt in stmts:
         span = stmt.__dict__.get(_SPAN) or _side_span(stmt)
@@ -352,7 +366,6 @@ def scope_walk(
             ranges[-1][2] = span[2]  # the next sibling: one range
         else:
             ranges.append([span[0], span[1], span[2], None])
-    concrete = None if kinds is None else _concrete_of(kinds)
     for flat, start, end, leaf in ranges:
         if flat is None:
             if kinds is None or isinstance(leaf, kinds):

@@ -339,6 +339,8 @@ def exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:
 def _exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:
     out: list[HandlerRegistration] = []
     for m in index.source_modules:
+        if "exception_handler" not in index.lower_text(m):
+            continue  # both shapes spell it
         for fn in m.functions:
             for dec in fn.node.decorator_list:
                 if (

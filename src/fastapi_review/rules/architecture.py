@@ -361,10 +361,9 @@ class Complexity(Rule):
             for fn in module.functions:
                 node = fn.node
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
-                if complexity_bound(node) <= limits.max_complexity:
-                    score = 0  # within the limit whatever its exact value: not shown
-                else:
-                    score = complexity(node)
+                # within the limit by its upper bound: the exact value is not shown, not needed
+                bounded = complexity_bound(node) <= limits.max_complexity
+                score = 0 if bounded else complexity(node)
                 problems = []
                 if length > limits.max_function_lines:
                     problems.append(f"{length} lines (limit {limits.max_function_lines})")
