@@ -140,10 +140,7 @@ class CallGraph:
         self.memo: dict[str, object] = {}
         # every name a method call must end in to reach a project function: a function's,
         # a class's (its __init__), or an import's (a re-export)
-        self._callable_names: set[str] = {f.name for f in index.functions.values()}
-        self._callable_names.update(c.name for c in index.classes.values())
-        for m in index.modules.values():
-            self._callable_names.update(m.imports)
+        self._callable_names = index.callable_names()
         for m in index.modules.values():
             for fn in m.functions:
                 self._out[fn.fqname] = []

@@ -109,14 +109,30 @@ class ProjectIndex:
             return hit
         if depth:
             return self._follow(qname, depth)
+        answers, names = self._lookups()
+        if qname not in answers:
+            # every way below to a function or class keeps the last name, or passes
+            # through an import of that name (a re-export)
+            known = qname.rpartition(".")[2] in names
+            answers[qname] = self._follow(qname, 0) if known else None
+        return answers[qname]
+
+    def callable_names(self) -> set[str]:
+        """The last name of every project function and class, and every imported name:
+        a dotted name ending otherwise is no project function or class (see `lookup`)."""
+        return self._lookups()[1]
+
+    def _lookups(self) -> tuple[dict[str, Function | ClassInfo | None], set[str]]:
+        """Kept answers of `lookup` and the callable names, made again when the index grew."""
         size = (len(self.modules), len(self.functions), len(self.classes))
         memo = self.memo.get("index.lookup")
         if not isinstance(memo, tuple) or memo[0] != size:
-            memo = self.memo["index.lookup"] = (size, {})
-        answers: dict[str, Function | ClassInfo | None] = memo[1]
-        if qname not in answers:
-            answers[qname] = self._follow(qname, 0)
-        return answers[qname]
+            names = {f.name for f in self.functions.values()}
+            names.update(c.name for c in self.classes.values())
+            for m in self.modules.values():
+                names.update(m.imports)
+            memo = self.memo["index.lookup"] = (size, {}, names)
+        return memo[1], memo[2]
 
     def _follow(self, qname: str, depth: int) -> Function | ClassInfo | None:
         """`lookup` past the direct hit: re-exports, re-exported classes, base classes."""
