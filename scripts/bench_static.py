@@ -86,7 +86,8 @@ from fastapi_review.rules import all_rules
 from fastapi_review.rules.base import Context
 from fastapi_review.runtime import gc_paused
 from fastapi_review.workspace import open_workspace
-gc_paused(one_shot=True).__enter__()  # as in the static phase
+paused = gc_paused(one_shot=True)  # as in the static phase; kept, or its exit runs at once
+paused.__enter__()
 ws = open_workspace(Path(sys.argv[1]), run_tests=False)
 t = time.perf_counter()
 index = build_index(ws.root, ws.config.include, ws.config.exclude)
