@@ -6,17 +6,19 @@ trailing `# expect: KAF00x ...` comment; a project without marks must stay silen
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from fastapi_review.index.nodes import flatten
 from fastapi_review.index.project import build_index
 from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context
 from fastapi_review.rules.engine import run_rules
-from fastapi_review.rules.kafka_flow import consume_loops, processing_steps
+from fastapi_review.rules.kafka_flow import _names_of, consume_loops, processing_steps
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "kafka"
 KAFKA_RULES = [f"KAF00{i}" for i in range(1, 9)]
@@ -672,3 +674,26 @@ def test_handler_reached_through_an_executor_helper_and_a_dispatch_table(
     found = findings(root, ["KAF005"])
     line = BALANCES.splitlines().index("async def apply_payment(session: Any, event: Any) -> None:")
     assert keys(found) == {("KAF005", "app/balances.py", line + 1)}
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        "ClassVar[int]",
+        "typing.ClassVar[dict[str, int]]",
+        "Callable[[int], Awaitable[None]]",
+        "list[Callable[..., int]] | None",
+        '"ClassVar[int]"',
+        "Annotated[int, Field(ge=1)]",
+        "collections.abc.Callable",
+        "MyCallableThing",
+    ],
+)
+def test_annotation_names_answer_as_the_unparsed_text(annotation: str) -> None:
+    tree = ast.parse(f"x: {annotation}")
+    flatten(tree)
+    stmt = tree.body[0]
+    assert isinstance(stmt, ast.AnnAssign)
+    names, text = _names_of(stmt.annotation), ast.unparse(stmt.annotation)
+    for word in ("ClassVar", "Callable"):
+        assert (word in names) == (word in text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -12,6 +13,7 @@ from fastapi_review.index.callgraph import CallGraph, call_graph, qualified_call
 from fastapi_review.index.data import OrmModel
 from fastapi_review.index.nodes import own_nodes, walk
 from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.routes import Route
 from fastapi_review.index.symbols import Call, Function, Module, dotted
 from fastapi_review.models import Finding
 from fastapi_review.rules.async_rules import blocking_hits
@@ -530,6 +532,18 @@ def _schema_fields(index: ProjectIndex, m: Module, name: str | None) -> tuple[st
     return (text, fields) if fq in index.pydantic_models else ("", set())
 
 
+def _first_routes(index: ProjectIndex) -> dict[int, Route]:
+    """The first route of each route function (by the function's id), made once."""
+    got = index.memo.get("db.first_routes")
+    if isinstance(got, dict):
+        return typing.cast(dict[int, Route], got)
+    first: dict[int, Route] = {}
+    for r in index.routes:
+        first.setdefault(id(r.function), r)
+    index.memo["db.first_routes"] = first
+    return first
+
+
 def _serialised(
     index: ProjectIndex,
     graph: CallGraph,
@@ -540,7 +554,7 @@ def _serialised(
     """Where a loaded ORM object is turned into a response schema that reads one of its
     relationships: `return obj` from a route with a response model, `Out.model_validate(obj)`.
     Yields (line, variable, schema, relationship)."""
-    route = next((r for r in index.routes if r.function is fn), None)
+    route = _first_routes(index).get(id(fn))
     route_schema = ("", set[str]())
     if route is not None:
         route_schema = _schema_fields(index, m, route.response_model)

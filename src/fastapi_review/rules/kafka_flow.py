@@ -534,13 +534,30 @@ def _processing_steps(ix: ProjectIndex, loop: ConsumeLoop, max_depth: int) -> li
     return out
 
 
+_PLAIN_TYPE_NODES = (ast.Name, ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.BinOp)
+
+
+def _names_of(ann: ast.expr) -> str:
+    """The names in an annotation, for a substring test: for one made only of names,
+    attributes, subscripts, tuples, lists and `|` those are the only words of its
+    `ast.unparse` text; anything else (a string annotation, a call) is unparsed."""
+    nodes = walk(ann)
+    if all(isinstance(n, _PLAIN_TYPE_NODES) or isinstance(n, ast.BitOr) for n in nodes):
+        return " ".join(
+            n.id if isinstance(n, ast.Name) else n.attr
+            for n in nodes
+            if isinstance(n, ast.Name | ast.Attribute)
+        )
+    return ast.unparse(ann)
+
+
 def _callable_fields(cls: ClassInfo) -> list[str]:
     """Class-level annotated fields, in order; a field typed `Callable[...]` keeps its name,
     the others are kept as "" so positions still line up."""
     out: list[str] = []
     for stmt in cls.node.body:
         if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-            text = ast.unparse(stmt.annotation)
+            text = _names_of(stmt.annotation)
             if "ClassVar" in text:
                 continue
             out.append(stmt.target.id if "Callable" in text else "")
