@@ -534,7 +534,15 @@ def _processing_steps(ix: ProjectIndex, loop: ConsumeLoop, max_depth: int) -> li
     return out
 
 
-_PLAIN_TYPE_NODES = (ast.Name, ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.BinOp)
+_PLAIN_TYPE_NODES = (
+    ast.Name,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Tuple,
+    ast.List,
+    ast.BinOp,
+    ast.BitOr,
+)
 
 
 def _names_of(ann: ast.expr) -> str:
@@ -542,7 +550,7 @@ def _names_of(ann: ast.expr) -> str:
     attributes, subscripts, tuples, lists and `|` those are the only words of its
     `ast.unparse` text; anything else (a string annotation, a call) is unparsed."""
     nodes = walk(ann)
-    if all(isinstance(n, _PLAIN_TYPE_NODES) or isinstance(n, ast.BitOr) for n in nodes):
+    if all(isinstance(n, _PLAIN_TYPE_NODES) for n in nodes):
         return " ".join(
             n.id if isinstance(n, ast.Name) else n.attr
             for n in nodes
