@@ -120,7 +120,6 @@ class CallGraph:
 
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
-        self._resolvers: dict[str, Resolver] = {}
         self._extra_locals: dict[int, dict[str, str]] = {}  # function node id -> locals
         self._extra_attrs: dict[str, dict[str, str]] = {}
         self._resolving: set[int] = set()
@@ -292,11 +291,7 @@ class CallGraph:
 
     # --- resolution --------------------------------------------------------------
     def resolver(self, module: Module) -> Resolver:
-        r = self._resolvers.get(module.path)
-        if r is None:
-            r = Resolver(module, self.index.classes)
-            self._resolvers[module.path] = r
-        return r
+        return self.index.resolver(module)
 
     def extra_locals(self, fn: Function) -> dict[str, str]:
         """Types of names annotated with a generic (`f: async_sessionmaker[S] = ...`)."""

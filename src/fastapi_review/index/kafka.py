@@ -74,10 +74,9 @@ def _kw(call: ast.Call, name: str) -> ast.expr | None:
 
 
 def collect(index: ProjectIndex) -> None:
-    from fastapi_review.index.symbols import Resolver
 
     for m in index.source_modules:
-        resolver = Resolver(m, index.classes)
+        resolver = index.resolver(m)
         seen: set[int] = set()
         for fn in m.functions:
             for c in fn.calls:
@@ -109,9 +108,8 @@ def _maybe_client(
     if target in PARTIALS and args:
         # functools.partial(KafkaConsumer, "topic", group_id=...): built later, often on a
         # worker thread; the partial's arguments are the client's
-        from fastapi_review.index.symbols import Resolver
 
-        target = Resolver(m, index.classes).dotted(args[0])
+        target = index.resolver(m).dotted(args[0])
         args = args[1:]
     kind = client_class(target)
     if kind is None:

@@ -16,6 +16,7 @@ from fastapi_review.index.symbols import (
     ClassInfo,
     Function,
     Module,
+    Resolver,
     collect_constants,
     collect_definitions,
     collect_imports,
@@ -65,6 +66,15 @@ class ProjectIndex:
     @property
     def test_modules(self) -> list[Module]:
         return list(self._split()[1])
+
+    def resolver(self, m: Module) -> Resolver:
+        """The name resolver of a module (made once: its top-level names are read once)."""
+        resolvers = self.memo.setdefault("index.resolvers", {})
+        assert isinstance(resolvers, dict)
+        got = resolvers.get(m.path)
+        if got is None or got.module is not m:
+            got = resolvers[m.path] = Resolver(m, self.classes)
+        return typing.cast(Resolver, got)
 
     def lower_text(self, m: Module) -> str:
         """The module's text in lower case, made once: a cheap first test (`"x" in text`)

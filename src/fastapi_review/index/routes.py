@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fastapi_review.index.nodes import walk
-from fastapi_review.index.symbols import Function, Module, Resolver, dotted
+from fastapi_review.index.symbols import Function, Module, dotted
 
 if TYPE_CHECKING:
     from fastapi_review.index.project import ProjectIndex
@@ -141,7 +141,7 @@ def collect(index: ProjectIndex) -> None:
         low = index.lower_text(m)
         if "fastapi" not in low and "apirouter" not in low:
             continue  # a name that resolves to `...FastAPI`/`...APIRouter` is spelled here
-        r = Resolver(m, index.classes)
+        r = index.resolver(m)
         for var, call, line in _module_level_calls(m):
             target = r.dotted(call.func) or ""
             last = target.rsplit(".", 1)[-1]
@@ -163,8 +163,7 @@ def collect(index: ProjectIndex) -> None:
     index.routers = list(routers.values())
 
     def resolve_router(m: Module, expr: ast.expr, fn: Function | None) -> str | None:
-        r = Resolver(m, index.classes)
-        text = r.dotted(expr)
+        text = index.resolver(m).dotted(expr)
         if text is None:
             return None
         if text in routers:
