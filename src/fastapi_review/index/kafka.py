@@ -78,25 +78,25 @@ def collect(index: ProjectIndex) -> None:
     for m in index.source_modules:
         resolver = index.resolver(m)
         seen: set[int] = set()
+        subscribes: list[ast.Call] = []
         for fn in m.functions:
             for c in fn.calls:
                 seen.add(id(c.node))
                 _maybe_client(index, m, fn, c.node, c.target)
                 _maybe_send(index, m, fn, c.node, c.target, c.awaited)
+                if c.text.endswith(".subscribe") and c.node.args:
+                    subscribes.append(c.node)
         for node in m.nodes(ast.Call):
             if isinstance(node, ast.Call) and id(node) not in seen:
                 _maybe_client(index, m, None, node, resolver.dotted(node.func))
-    # topics subscribed later: consumer.subscribe([...])
-    for m in index.source_modules:
-        for fn in m.functions:
-            for c in fn.calls:
-                if c.text.endswith(".subscribe") and c.node.args:
-                    arg = c.node.args[0]
-                    exprs = arg.elts if isinstance(arg, ast.List | ast.Tuple) else [arg]
-                    topics = [t for t in (index.string_value(m, e) for e in exprs) if t]
-                    for client in index.kafka_clients:
-                        if client.role == "consumer" and client.path == m.path:
-                            client.topics.extend(t for t in topics if t not in client.topics)
+        # topics subscribed later: consumer.subscribe([...]), by the module's consumers
+        for call in subscribes:
+            arg = call.args[0]
+            exprs = arg.elts if isinstance(arg, ast.List | ast.Tuple) else [arg]
+            topics = [t for t in (index.string_value(m, e) for e in exprs) if t]
+            for client in index.kafka_clients:
+                if client.role == "consumer" and client.path == m.path:
+                    client.topics.extend(t for t in topics if t not in client.topics)
 
 
 def _maybe_client(

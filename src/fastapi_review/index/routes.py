@@ -99,8 +99,10 @@ def _kw(call: ast.Call, name: str) -> ast.expr | None:
     return None
 
 
-def _param_kind(arg: ast.arg, default: ast.expr | None, path_params: set[str]) -> tuple[str, str]:
-    ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
+def _param_kind(
+    arg: ast.arg, ann: str, default: ast.expr | None, path_params: set[str]
+) -> tuple[str, str]:
+    """How FastAPI fills a parameter (`ann`: its annotation as text), with its default's text."""
     dtext = ast.unparse(default) if default is not None else ""
     blob = f"{ann} {dtext}"
     if "Depends(" in blob or "Security(" in blob:
@@ -271,8 +273,8 @@ def _make_route(
     ]:
         if arg.arg in {"self", "cls"}:
             continue
-        kind, dtext = _param_kind(arg, default, path_params)
         ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
+        kind, dtext = _param_kind(arg, ann, default, path_params)
         params.append(Param(arg.arg, ann, dtext, kind))
     rm = _kw(dec, "response_model")
     return Route(
