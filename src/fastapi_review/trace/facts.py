@@ -247,8 +247,9 @@ def _consumer_dispatch(facts: Facts) -> None:
     """`if msg.topic == TOPIC: await handle(...)` / `{TOPIC: handler}` in consumer code."""
     index = facts.index
     for m in index.source_modules:
+        text = "\n".join(m.lines)
         mentions_consumer = m.path in facts.consumer_modules or any(
-            s in "\n".join(m.lines) for s in ("getmany", "async for", ".poll(", "consume(")
+            s in text for s in ("getmany", "async for", ".poll(", "consume(")
         )
         if not mentions_consumer:
             continue
