@@ -236,6 +236,33 @@ def test_sync_kafka_clients_and_configured_blocking_calls() -> None:
     assert ("app/events.py", 12) in where(found)
 
 
+def test_every_method_of_a_sync_redis_client_blocks_also_through_another_module() -> None:
+    # the client is typed in one module and used in another that never names redis: the
+    # method names (`hgetall`, `zadd`) are in no list, the receiver's type decides
+    files = {
+        "app/cache.py": """
+            import redis
+
+            class Cache:
+                def __init__(self) -> None:
+                    self.client = redis.Redis(host="cache")
+        """,
+        "app/routes.py": """
+            from app.cache import Cache
+
+            cache = Cache()
+
+            async def profile(user_id: str) -> dict[bytes, bytes]:
+                cache.client.zadd("seen", {user_id: 1})
+                return cache.client.hgetall(user_id)
+
+            async def name_of(user_id: str) -> str:
+                return user_id.title()
+        """,
+    }
+    assert where(hits(BlockingCallInAsync, files)) == [("app/routes.py", 6), ("app/routes.py", 7)]
+
+
 def test_sync_dependency_is_threadpooled_but_async_one_is_not() -> None:
     files = {
         "app/routes.py": """

@@ -240,14 +240,42 @@ def _zero_timeout(name: str, call: Call) -> bool:
     return bool(args) and isinstance(args[0], ast.Constant) and args[0].value in (0, 0.0)
 
 
+# the last names a blocking call can have, but for receivers whose every method blocks
+_BLOCKING_LAST_NAMES = frozenset(
+    [name.rsplit(".", 1)[-1] for name in BLOCKING_FUNCTIONS]
+    + [meth for _, methods in BLOCKING_METHODS.values() if methods for meth in methods]
+)
+# receivers whose every method blocks: a value of such a type needs its package's name in
+# the text of some module (an import, an annotation, a call with a known result)
+_ANY_METHOD_PACKAGES = sorted(
+    {owner.split(".", 1)[0] for owner, (_, methods) in BLOCKING_METHODS.items() if not methods}
+)
+
+
 def blocking_sites(ctx: Context) -> list[BlockingSite]:
     index = ctx.index
     graph = call_graph(index)
     out: list[BlockingSite] = []
+    extra = ctx.config.blocking_calls
+    # `x.attr()` resolves to a name ending in `attr`: unless some receiver type blocks in
+    # every method, only these last names can make it blocking
+    last_names: frozenset[str] | None = None
+    if not any(
+        p in index.lower_text(m) for m in index.modules.values() for p in _ANY_METHOD_PACKAGES
+    ):
+        last_names = _BLOCKING_LAST_NAMES | {n.rsplit(".", 1)[-1] for n in extra}
     for m in index.source_modules:
         for fn in m.functions:
             for call in fn.calls:
                 if call.offloaded or call.awaited:
+                    continue
+                func = call.node.func
+                if (
+                    last_names is not None
+                    and isinstance(func, ast.Attribute)
+                    and func.attr not in last_names
+                    and call.target not in extra
+                ):
                     continue
                 name = qualified_call(graph, fn, call)
                 why = blocking_kind(name, ctx.config.blocking_calls)
