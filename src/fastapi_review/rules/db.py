@@ -44,6 +44,9 @@ SYNC_DRIVERS = re.compile(r"^\s*[a-z]+\+(psycopg2|pymysql|mysqldb|pg8000|cx_orac
 
 
 def _session_call(graph: CallGraph, fn: Function, call: Call, methods: frozenset[str]) -> bool:
+    func = call.node.func
+    if isinstance(func, ast.Attribute) and func.attr not in methods:
+        return False  # `x.attr()` resolves to a name ending in `attr`
     name = qualified_call(graph, fn, call) or ""
     owner, _, meth = name.rpartition(".")
     return owner in {ASYNC_SESSION, ASYNC_CONN} and meth in methods
