@@ -640,8 +640,8 @@ class CallGraph:
         if hit is not None:
             return hit
         head, _, attr = target.rpartition(".")
-        if not head or attr.endswith("()"):
-            return None
+        if not head or attr not in self._callable_names:
+            return None  # (`x.f()`: its result's type is not worked out either)
         t = self.value_type(head)
         if t and t != head:
             return self.index.function(f"{t}.{attr}")
