@@ -621,12 +621,21 @@ KNOWN_COROUTINES: dict[str, frozenset[str]] = {
 KNOWN_COROUTINE_FUNCTIONS = {"asyncio.sleep", "asyncio.wait_for", "asyncio.gather"}
 
 
+_COROUTINE_LAST_NAMES = frozenset(
+    [name.rsplit(".", 1)[-1] for name in KNOWN_COROUTINE_FUNCTIONS]
+    + [meth for methods in KNOWN_COROUTINES.values() for meth in methods]
+)
+
+
 def _is_coroutine_call(graph: CallGraph, fn: Function, call: Call) -> str | None:
     callee = graph.resolve_call(fn, call)
     if callee is not None:
         if callee.is_async and callee.name != "__init__":
             return callee.qualname
         return None
+    func = call.node.func
+    if isinstance(func, ast.Attribute) and func.attr not in _COROUTINE_LAST_NAMES:
+        return None  # `x.attr()` resolves to a name ending in `attr`
     name = qualified_call(graph, fn, call)
     if not name:
         return None
