@@ -345,3 +345,16 @@ def test_bytes_read_for_the_cache_key_are_parsed_not_read_again(tmp_path: Path) 
     index = build_index(tmp_path, preread=preread)
     assert sorted(index.functions) == ["a.read_before", "b.b"]
     assert preread == {}  # each file's bytes are handed over once
+
+
+def test_once_makes_a_derived_structure_on_first_use_only(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def f() -> None: ...\n")
+    index = build_index(tmp_path)
+    made: list[int] = []
+
+    def make() -> list[int]:
+        made.append(1)
+        return [len(index.functions)]
+
+    assert index.once("test.size", make) is index.once("test.size", make) == [1]
+    assert made == [1]

@@ -880,11 +880,7 @@ def _generic_base(r: Resolver, ann: ast.expr) -> str | None:
 
 def call_graph(index: ProjectIndex) -> CallGraph:
     """The call graph of `index`, built on first use and kept with the index."""
-    graph = index.memo.get("call_graph")
-    if not isinstance(graph, CallGraph):
-        graph = CallGraph(index)
-        index.memo["call_graph"] = graph
-    return graph
+    return index.once("call_graph", lambda: CallGraph(index))
 
 
 def chain_text(path: list[Edge], last: tuple[str, int, str] | None = None) -> list[str]:

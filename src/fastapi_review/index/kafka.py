@@ -166,3 +166,14 @@ def _maybe_send(
     index.kafka_sends.append(
         KafkaSend(m.path, node.lineno, node, fn, node.func.attr, topic, topic_expr, awaited)
     )
+
+
+def send_sites(index: ProjectIndex) -> tuple[frozenset[int], frozenset[str]]:
+    """The Kafka send calls (node ids) and the functions that make them (made once)."""
+    return index.once(
+        "kafka.send_sites",
+        lambda: (
+            frozenset(id(s.node) for s in index.kafka_sends),
+            frozenset(s.function.fqname for s in index.kafka_sends),
+        ),
+    )

@@ -27,6 +27,8 @@ from fastapi_review.index.symbols import (
 from fastapi_review.models import SkippedFile
 from fastapi_review.runtime import gc_paused
 
+T = typing.TypeVar("T")
+
 if TYPE_CHECKING:
     from fastapi_review.index.data import OrmModel, PydanticModel, SettingsClass
     from fastapi_review.index.kafka import KafkaClient, KafkaSend
@@ -66,6 +68,13 @@ class ProjectIndex:
     @property
     def test_modules(self) -> list[Module]:
         return list(self._split()[1])
+
+    def once(self, key: str, make: Callable[[], T]) -> T:
+        """`make()`, worked out on first use and kept with the index under `key` (for a
+        structure rules share, or one a rule asks for again and again)."""
+        if key not in self.memo:
+            self.memo[key] = make()
+        return typing.cast(T, self.memo[key])
 
     def resolver(self, m: Module) -> Resolver:
         """The name resolver of a module (made once: its top-level names are read once)."""

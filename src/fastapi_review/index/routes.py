@@ -331,10 +331,7 @@ class HandlerRegistration:
 
 def exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:
     """Every exception-handler registration in the source modules (found once per index)."""
-    got = index.memo.get("routes.exception_handlers")
-    if not isinstance(got, list):
-        got = index.memo["routes.exception_handlers"] = _exception_handlers(index)
-    return list(got)
+    return list(index.once("routes.exception_handlers", lambda: _exception_handlers(index)))
 
 
 def _exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:

@@ -73,11 +73,10 @@ def _first_raise_of(module: Module, names: set[str]) -> tuple[int, str] | None:
 
 def _declares_routes(index: ProjectIndex, module: Module) -> bool:
     """The module declares routes or routers (the set of such files is made once)."""
-    files = index.memo.get("architecture.route_files")
-    if not isinstance(files, frozenset):
-        files = index.memo["architecture.route_files"] = frozenset(
-            [r.file for r in index.routes] + [r.path for r in index.routers]
-        )
+    files = index.once(
+        "architecture.route_files",
+        lambda: frozenset([r.file for r in index.routes] + [r.path for r in index.routers]),
+    )
     return module.path in files
 
 

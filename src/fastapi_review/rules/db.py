@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ast
 import re
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from fastapi_review.index.callgraph import CallGraph, call_graph, qualified_call
 from fastapi_review.index.data import OrmModel
+from fastapi_review.index.kafka import send_sites
 from fastapi_review.index.nodes import own_nodes, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import Route
@@ -537,14 +537,14 @@ def _schema_fields(index: ProjectIndex, m: Module, name: str | None) -> tuple[st
 
 def _first_routes(index: ProjectIndex) -> dict[int, Route]:
     """The first route of each route function (by the function's id), made once."""
-    got = index.memo.get("db.first_routes")
-    if isinstance(got, dict):
-        return typing.cast(dict[int, Route], got)
-    first: dict[int, Route] = {}
-    for r in index.routes:
-        first.setdefault(id(r.function), r)
-    index.memo["db.first_routes"] = first
-    return first
+
+    def first() -> dict[int, Route]:
+        out: dict[int, Route] = {}
+        for r in index.routes:
+            out.setdefault(id(r.function), r)
+        return out
+
+    return index.once("db.first_routes", first)
 
 
 def _serialised(
@@ -1057,7 +1057,7 @@ class ModelsVsMigrations(Rule):
 
 
 def _publishes(index: ProjectIndex, graph: CallGraph, fn: Function, call: Call) -> bool:
-    send_nodes, send_functions = _sends(index)
+    send_nodes, send_functions = send_sites(index)
     if id(call.node) in send_nodes:
         return True
     callee = graph.resolve_call(fn, call)
@@ -1065,17 +1065,6 @@ def _publishes(index: ProjectIndex, graph: CallGraph, fn: Function, call: Call) 
         return False
     reach = graph.reachable_from(callee, max_depth=4)
     return not send_functions.isdisjoint(reach)
-
-
-def _sends(index: ProjectIndex) -> tuple[frozenset[int], frozenset[str]]:
-    """The Kafka send calls (node ids) and the functions that make them (made once)."""
-    got = index.memo.get("db.sends")
-    if not isinstance(got, tuple):
-        got = index.memo["db.sends"] = (
-            frozenset(id(s.node) for s in index.kafka_sends),
-            frozenset(s.function.fqname for s in index.kafka_sends),
-        )
-    return got
 
 
 def _except_handler_spans(graph: CallGraph, fn: Function) -> list[tuple[int, int]]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from fastapi_review.index.callgraph import is_stub
-from fastapi_review.index.kafka import KafkaClient, KafkaSend, client_class
+from fastapi_review.index.kafka import KafkaClient, KafkaSend, client_class, send_sites
 from fastapi_review.index.nodes import children, has_span, parent_of, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, dotted
@@ -437,10 +437,7 @@ class _CallerBits:
 
     @staticmethod
     def of(ix: ProjectIndex) -> _CallerBits:
-        got = ix.memo.get("kafka.caller_bits")
-        if not isinstance(got, _CallerBits):
-            got = ix.memo["kafka.caller_bits"] = _CallerBits(ix)
-        return got
+        return ix.once("kafka.caller_bits", lambda: _CallerBits(ix))
 
     def bit(self, fn: Function) -> int:
         got = self.bits.get(id(fn))
@@ -1350,20 +1347,10 @@ class NoDeadLetter(Rule):
         return None
 
 
-def _send_nodes(ix: ProjectIndex) -> set[int]:
-    """ids of every Kafka send call of the project (built once per index)."""
-    memo = ix.memo.get("kafka.send_nodes")
-    if isinstance(memo, set):
-        return memo
-    out = {id(s.node) for s in ix.kafka_sends}
-    ix.memo["kafka.send_nodes"] = out
-    return out
-
-
 def _produce_only(ix: ProjectIndex, fn: Function, body: Region) -> bool:
     """The try body only sends to Kafka (its arguments and a `.get()` on the send's future
     aside): an except around it handles the failure of an outgoing event."""
-    sends = _send_nodes(ix)
+    sends = send_sites(ix)[0]
     found: list[ast.Call] = [
         n for n in own_walk(body, ast.Call) if isinstance(n, ast.Call) and id(n) in sends
     ]

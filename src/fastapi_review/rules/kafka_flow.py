@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import re
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -317,10 +316,7 @@ class ConsumeLoop:
 def consume_loops(ix: ProjectIndex) -> list[ConsumeLoop]:
     """Loops that take messages from a Kafka consumer, in every source function (found
     once per index)."""
-    got = ix.memo.get("kafka_flow.consume_loops")
-    if got is None:
-        got = ix.memo["kafka_flow.consume_loops"] = _consume_loops(ix)
-    return list(typing.cast(list[ConsumeLoop], got))
+    return list(ix.once("kafka_flow.consume_loops", lambda: _consume_loops(ix)))
 
 
 def _consume_loops(ix: ProjectIndex) -> list[ConsumeLoop]:
@@ -751,9 +747,12 @@ def _reverse_calls(
     Built on first use and kept in the index's memo: `call_sites` is asked once per send site,
     and scanning every call of the project for each question is quadratic.
     """
-    memo = ix.memo.get("kafka_flow.reverse_calls")
-    if isinstance(memo, tuple):
-        return memo
+    return ix.once("kafka_flow.reverse_calls", lambda: _all_call_sites(ix))
+
+
+def _all_call_sites(
+    ix: ProjectIndex,
+) -> tuple[dict[int, list[_CallSite]], dict[str, list[_CallSite]]]:
     by_fn: dict[int, list[_CallSite]] = {}
     by_name: dict[str, list[_CallSite]] = {}
     seq = 0
@@ -768,7 +767,6 @@ def _reverse_calls(
                 name = func_name(c.node)
                 if name and (isinstance(c.node.func, ast.Attribute) or c.text == name):
                     by_name.setdefault(name, []).append((seq, g, c.node))
-    ix.memo["kafka_flow.reverse_calls"] = (by_fn, by_name)
     return by_fn, by_name
 
 

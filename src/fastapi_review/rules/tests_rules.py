@@ -89,15 +89,16 @@ def _referenced_modules(index: ProjectIndex, tf: TestFunction) -> set[str]:
 
 def consumer_paths(index: ProjectIndex) -> set[str]:
     """Modules with a Kafka consumer, or named like a consumer (found once per index)."""
-    got = index.memo.get("tests_rules.consumer_paths")
-    if not isinstance(got, set):
-        got = {c.path for c in index.kafka_clients if c.role == "consumer"}
-        for m in index.source_modules:
-            base = m.path.rsplit("/", 1)[-1]
-            if "consumer" in base or ("handler" in base and "kafka" in m.path):
-                got.add(m.path)
-        index.memo["tests_rules.consumer_paths"] = got
-    return set(got)
+    return set(index.once("tests_rules.consumer_paths", lambda: _consumer_paths(index)))
+
+
+def _consumer_paths(index: ProjectIndex) -> set[str]:
+    got = {c.path for c in index.kafka_clients if c.role == "consumer"}
+    for m in index.source_modules:
+        base = m.path.rsplit("/", 1)[-1]
+        if "consumer" in base or ("handler" in base and "kafka" in m.path):
+            got.add(m.path)
+    return got
 
 
 def _uses_client(tf: TestFunction) -> bool:
