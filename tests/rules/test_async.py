@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from pathlib import Path
 
 from fastapi_review.config import Config
-from fastapi_review.index.callgraph import call_graph
+from fastapi_review.index.callgraph import call_graph, method_not_named
 from fastapi_review.index.project import ProjectIndex, build_index
 from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.async_rules import (
@@ -765,3 +766,12 @@ def test_dependency_that_returns_a_session_never_closes_it() -> None:
     }
     # make_session() is not a dependency: its callers own the session it returns
     assert where(hits(UnmanagedSession, files)) == [("app/db.py", 9), ("app/db.py", 13)]
+
+
+def test_only_a_method_call_is_ruled_out_by_its_name() -> None:
+    method = ast.parse("client.fetch(1)", mode="eval").body
+    bare = ast.parse("fetch(1)", mode="eval").body
+    assert isinstance(method, ast.Call) and isinstance(bare, ast.Call)
+    assert method_not_named(method.func, {"get"})
+    assert not method_not_named(method.func, {"get", "fetch"})
+    assert not method_not_named(bare.func, {"get"})  # an import alias can rename it

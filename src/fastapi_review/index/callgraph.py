@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import keyword
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -622,10 +622,8 @@ class CallGraph:
         key = id(call.node)
         if key in self._call_fn:
             return self._call_fn[key]
-        func = call.node.func
-        if isinstance(func, ast.Attribute) and func.attr not in self._callable_names:
-            # every way `x.attr(...)` resolves keeps `attr` as the last name: no project
-            # function, class or re-export has it
+        if method_not_named(call.node.func, self._callable_names):
+            # no project function, class or re-export has that name
             self._call_fn[key] = None
             return None
         target = self.target_of(fn, call)
@@ -876,6 +874,14 @@ def _generic_base(r: Resolver, ann: ast.expr) -> str | None:
         return None  # a plain name: nothing to strip, no subscript
     bare = strip_annotation(ann)
     return r.dotted(bare.value) if isinstance(bare, ast.Subscript) else None
+
+
+def method_not_named(func: ast.expr, names: Container[str]) -> bool:
+    """`x.attr(...)` with `attr` not among `names`: such a call cannot resolve to a name
+    whose last part is one of them, because every way a method call resolves (the symbol
+    layer, `target_of`, `qualified_call`) keeps `attr` as the last name. A bare name is
+    never ruled out: an import alias or a local's type can rename it."""
+    return isinstance(func, ast.Attribute) and func.attr not in names
 
 
 def call_graph(index: ProjectIndex) -> CallGraph:

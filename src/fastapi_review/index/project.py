@@ -95,6 +95,12 @@ class ProjectIndex:
             got = texts[m.path] = "\n".join(m.lines).lower()
         return typing.cast(str, got)
 
+    def mentions(self, m: Module, *words: str) -> bool:
+        """Whether the module's lower-case text contains one of `words` (lower case): a
+        cheap necessary condition before looking for what spells one of them."""
+        low = self.lower_text(m)
+        return any(w in low for w in words)
+
     def source_modules_where(self, key: str, test: Callable[[str], bool]) -> list[Module]:
         """The source modules whose lower-case text passes `test` (a cheap necessary
         condition a rule checks before walking a module), worked out once per `key`."""

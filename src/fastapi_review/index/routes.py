@@ -140,8 +140,7 @@ def _param_kind(
 def collect(index: ProjectIndex) -> None:
     routers: dict[str, Router] = {}
     for m in index.source_modules:
-        low = index.lower_text(m)
-        if "fastapi" not in low and "apirouter" not in low:
+        if not index.mentions(m, "fastapi", "apirouter"):
             continue  # a name that resolves to `...FastAPI`/`...APIRouter` is spelled here
         r = index.resolver(m)
         for var, call, line in _module_level_calls(m):
@@ -192,7 +191,7 @@ def collect(index: ProjectIndex) -> None:
 
     # include_router edges
     for m in index.source_modules:
-        if "include_router" not in index.lower_text(m):
+        if not index.mentions(m, "include_router"):
             continue
         for fn_or_none, call in _all_calls(m):
             if not (isinstance(call.func, ast.Attribute) and call.func.attr == "include_router"):
@@ -337,7 +336,7 @@ def exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:
 def _exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:
     out: list[HandlerRegistration] = []
     for m in index.source_modules:
-        if "exception_handler" not in index.lower_text(m):
+        if not index.mentions(m, "exception_handler"):
             continue  # both shapes spell it
         for fn in m.functions:
             for dec in fn.node.decorator_list:

@@ -9,7 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from fastapi_review.index.callgraph import CallGraph, Edge, call_graph, qualified_call
+from fastapi_review.index.callgraph import (
+    CallGraph,
+    Edge,
+    call_graph,
+    method_not_named,
+    qualified_call,
+)
 from fastapi_review.index.nodes import own_nodes, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import Route
@@ -257,23 +263,19 @@ def blocking_sites(ctx: Context) -> list[BlockingSite]:
     graph = call_graph(index)
     out: list[BlockingSite] = []
     extra = ctx.config.blocking_calls
-    # `x.attr()` resolves to a name ending in `attr`: unless some receiver type blocks in
-    # every method, only these last names can make it blocking
+    # unless some receiver type blocks in every method, only these last names can make a
+    # method call blocking
     last_names: frozenset[str] | None = None
-    if not any(
-        p in index.lower_text(m) for m in index.modules.values() for p in _ANY_METHOD_PACKAGES
-    ):
+    if not any(index.mentions(m, *_ANY_METHOD_PACKAGES) for m in index.modules.values()):
         last_names = _BLOCKING_LAST_NAMES | {n.rsplit(".", 1)[-1] for n in extra}
     for m in index.source_modules:
         for fn in m.functions:
             for call in fn.calls:
                 if call.offloaded or call.awaited:
                     continue
-                func = call.node.func
                 if (
                     last_names is not None
-                    and isinstance(func, ast.Attribute)
-                    and func.attr not in last_names
+                    and method_not_named(call.node.func, last_names)
                     and call.target not in extra
                 ):
                     continue
@@ -633,9 +635,8 @@ def _is_coroutine_call(graph: CallGraph, fn: Function, call: Call) -> str | None
         if callee.is_async and callee.name != "__init__":
             return callee.qualname
         return None
-    func = call.node.func
-    if isinstance(func, ast.Attribute) and func.attr not in _COROUTINE_LAST_NAMES:
-        return None  # `x.attr()` resolves to a name ending in `attr`
+    if method_not_named(call.node.func, _COROUTINE_LAST_NAMES):
+        return None
     name = qualified_call(graph, fn, call)
     if not name:
         return None

@@ -264,8 +264,8 @@ class NotEnvBased(Rule):
                     )
             constants = _module_constants(module)
             reported: set[int] = set()
-            low = index.lower_text(module)
-            calls = walk(module.tree, ast.Call) if any(n in low for n in _CLIENT_CALLS_LOW) else []
+            spelled = index.mentions(module, *_CLIENT_CALLS_LOW)
+            calls = walk(module.tree, ast.Call) if spelled else []
             for node in calls:
                 if not isinstance(node, ast.Call):
                     continue

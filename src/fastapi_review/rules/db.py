@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from fastapi_review.index.callgraph import CallGraph, call_graph, qualified_call
+from fastapi_review.index.callgraph import (
+    CallGraph,
+    call_graph,
+    method_not_named,
+    qualified_call,
+)
 from fastapi_review.index.data import OrmModel
 from fastapi_review.index.kafka import send_sites
 from fastapi_review.index.nodes import own_nodes, walk
@@ -44,9 +49,8 @@ SYNC_DRIVERS = re.compile(r"^\s*[a-z]+\+(psycopg2|pymysql|mysqldb|pg8000|cx_orac
 
 
 def _session_call(graph: CallGraph, fn: Function, call: Call, methods: frozenset[str]) -> bool:
-    func = call.node.func
-    if isinstance(func, ast.Attribute) and func.attr not in methods:
-        return False  # `x.attr()` resolves to a name ending in `attr`
+    if method_not_named(call.node.func, methods):
+        return False
     name = qualified_call(graph, fn, call) or ""
     owner, _, meth = name.rpartition(".")
     return owner in {ASYNC_SESSION, ASYNC_CONN} and meth in methods
@@ -59,13 +63,13 @@ def _is_alembic(m: Module) -> bool:
 def _may_name_sqlalchemy(index: ProjectIndex, m: Module) -> bool:
     """Can a name in `m` resolve to `sqlalchemy.*`? Only through an import or a spelled-out
     `sqlalchemy.x`, both in its text (or in a project package of that name)."""
-    return "sqlalchemy" in index.lower_text(m) or m.name.startswith("sqlalchemy")
+    return index.mentions(m, "sqlalchemy") or m.name.startswith("sqlalchemy")
 
 
 def _resolves_to(graph: CallGraph, m: Module, func: ast.expr, names: frozenset[str]) -> str | None:
-    """The resolved name of `func` when it is one of `names`, else None; `a.b.f` keeps its
-    last part when resolved, so that part is tested first."""
-    if isinstance(func, ast.Attribute) and func.attr not in _last_parts(names):
+    """The resolved name of `func` when it is one of `names`, else None (the last part of
+    a method's name is tested first)."""
+    if method_not_named(func, _last_parts(names)):
         return None
     got = graph.resolver(m).dotted(func)
     return got if got in names else None

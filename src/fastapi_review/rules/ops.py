@@ -341,11 +341,6 @@ STRUCTURED_LOGGING = (
 )
 
 
-def _mentions_any(index: ProjectIndex, m: Module, words: tuple[str, ...]) -> bool:
-    low = index.lower_text(m)
-    return any(w in low for w in words)
-
-
 def _log_calls(module: Module) -> Iterator[ast.Call]:
     """`logger.info(...)`, `log.error(...)`, `logging.warning(...)`, `self._logger.debug(...)`."""
     for node in walk(module.tree, ast.Call):
@@ -398,8 +393,7 @@ def structured_logging(index: ProjectIndex) -> bool:
             continue  # alembic's env.py configures alembic's own logging (`fileConfig`)
         if any(q.split(".", 1)[0] in STRUCTURED_LOGGING for q in m.imports.values()):
             return True
-        low = index.lower_text(m)
-        if not any(word in low for word in _LOGGING_SETUP_WORDS):
+        if not index.mentions(m, *_LOGGING_SETUP_WORDS):
             continue  # none of the shapes below can be in this module
         for node in walk(m.tree, (ast.ClassDef, ast.Call, ast.Constant)):
             if isinstance(node, ast.ClassDef) and any(
@@ -542,7 +536,7 @@ class UnstructuredLogging(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
         modules = [m for m in index.source_modules if not is_migration(m)]
-        calls = [(m, c) for m in modules if "log" in index.lower_text(m) for c in _log_calls(m)]
+        calls = [(m, c) for m in modules if index.mentions(m, "log") for c in _log_calls(m)]
         if not calls:
             return
         if structured_logging(index):
@@ -560,7 +554,7 @@ class UnstructuredLogging(Rule):
                 )
             return
         handmade = _json_shaped_format(
-            [m for m in modules if _mentions_any(index, m, ("basicconfig", "formatter"))]
+            [m for m in modules if index.mentions(m, "basicconfig", "formatter")]
         )
         if handmade is not None:
             yield self.finding(
@@ -577,7 +571,7 @@ class UnstructuredLogging(Rule):
             (
                 (m.path, node.lineno)
                 for m in modules
-                if _mentions_any(index, m, ("basicconfig",))
+                if index.mentions(m, "basicconfig")
                 for node in walk(m.tree, ast.Call)
                 if _last_name(node.func).endswith("basicConfig")
                 and (dotted(node.func) or "").endswith("basicConfig")

@@ -345,9 +345,12 @@ class HardcodedSecret(Rule):
                 )
 
 
+_APP_OR_CORS_CALLS = frozenset({"FastAPI", "CORSMiddleware", "add_middleware"})
+
+
 def _names_app_or_cors(text: str) -> bool:
-    """The calls SEC002 reads spell `FastAPI`, `CORSMiddleware` or `add_middleware`."""
-    return "fastapi" in text or "corsmiddleware" in text or "add_middleware" in text
+    """The calls SEC002 reads are named in the module's (lower-case) text."""
+    return any(name.lower() in text for name in _APP_OR_CORS_CALLS)
 
 
 def _kwargs(call: ast.Call) -> dict[str, ast.expr]:
@@ -445,7 +448,7 @@ class InsecureConfig(Rule):
                 if not isinstance(node, ast.Call):
                     continue
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]
-                if name not in {"FastAPI", "CORSMiddleware", "add_middleware"}:
+                if name not in _APP_OR_CORS_CALLS:
                     continue
                 kw = _kwargs(node)
                 if name == "FastAPI" and _is_true(kw.get("debug")):

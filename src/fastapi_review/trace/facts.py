@@ -206,7 +206,7 @@ def read_attributes(facts: Facts) -> set[str]:
     load = ast.Load
     for m in facts.index.source_modules:
         out.update(n.attr for n in walk(m.tree, ast.Attribute) if isinstance(n.ctx, load))
-        if "getattr" not in facts.index.lower_text(m):
+        if not facts.index.mentions(m, "getattr"):
             continue
         for node in walk(m.tree, ast.Call):
             if isinstance(node.func, ast.Name) and node.func.id == "getattr":
