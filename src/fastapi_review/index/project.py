@@ -104,12 +104,10 @@ class ProjectIndex:
     def source_modules_where(self, key: str, test: Callable[[str], bool]) -> list[Module]:
         """The source modules whose lower-case text passes `test` (a cheap necessary
         condition a rule checks before walking a module), worked out once per `key`."""
-        memo = self.memo.setdefault("index.source_where", {})
-        assert isinstance(memo, dict)
-        got = memo.get(key)
-        if got is None:
-            got = memo[key] = [m for m in self.source_modules if test(self.lower_text(m))]
-        return typing.cast(list[Module], got)
+        return self.once(
+            f"index.source_where.{key}",
+            lambda: [m for m in self.source_modules if test(self.lower_text(m))],
+        )
 
     def _split(self) -> tuple[list[Module], list[Module]]:
         """Source and test modules, sorted out once (again if modules were added)."""
