@@ -20,7 +20,7 @@ import typing
 from bisect import bisect_left
 from collections.abc import Iterable
 
-_SPAN = "_fr_span"
+SPAN_ATTR = "_fr_span"
 
 NodeT = typing.TypeVar("NodeT", bound=ast.AST)
 
@@ -69,7 +69,7 @@ class Flat:
             node = pop()
             t = type(node)
             if t is integer:
-                nodes[node].__dict__[_SPAN] = (self, node, len(nodes))
+                nodes[node].__dict__[SPAN_ATTR] = (self, node, len(nodes))
                 continue
             here = len(nodes)
             append(node)
@@ -86,7 +86,7 @@ class Flat:
             names, is_stmt = shape
             if not names:  # a leaf kind (a name, a constant, `pass`)
                 if is_stmt:
-                    node.__dict__[_SPAN] = (self, here, here + 1)
+                    node.__dict__[SPAN_ATTR] = (self, here, here + 1)
                 continue
             fields = node.__dict__
             children: list[ast.AST] = []
@@ -105,8 +105,8 @@ class Flat:
                 children.reverse()
                 extend(children)
             elif is_stmt:
-                fields[_SPAN] = (self, here, here + 1)
-        tree.__dict__[_SPAN] = (self, 0, len(nodes))
+                fields[SPAN_ATTR] = (self, here, here + 1)
+        tree.__dict__[SPAN_ATTR] = (self, 0, len(nodes))
         self.nodes = nodes
         self.by_type = by_type
         self.positions = positions
@@ -223,7 +223,7 @@ def _first(pair: tuple[int, ast.AST]) -> int:
 
 def flatten(tree: ast.AST) -> Flat:
     """Flatten `tree` once (again only if it was never flattened) and tag its subtrees."""
-    span = getattr(tree, _SPAN, None)
+    span = getattr(tree, SPAN_ATTR, None)
     if span is not None and span[1] == 0:
         flat: Flat = span[0]
         return flat
@@ -240,19 +240,19 @@ def _side_span(node: ast.AST) -> tuple[Flat, int, int] | None:
 
 
 def has_span(node: ast.AST) -> bool:
-    return _SPAN in node.__dict__
+    return SPAN_ATTR in node.__dict__
 
 
 def parent_of(node: ast.AST) -> ast.AST | None:
     """The node directly above `node` in its flattened tree (None for a root, or a node
     without a span): the nearest node before it whose span still covers it."""
-    span = node.__dict__.get(_SPAN)
+    span = node.__dict__.get(SPAN_ATTR)
     if span is None:
         return None
     flat, start, _ = span
     nodes: list[ast.AST] = flat.nodes
     for i in range(start - 1, -1, -1):
-        outer = nodes[i].__dict__.get(_SPAN)
+        outer = nodes[i].__dict__.get(SPAN_ATTR)
         if outer is not None and outer[0] is flat and outer[2] > start:
             return nodes[i]
     return None
@@ -260,7 +260,7 @@ def parent_of(node: ast.AST) -> ast.AST | None:
 
 def span_of(node: ast.AST) -> tuple[int, int]:
     """Where `node` and its subtree lie in its tree's flat list (`node` must have children)."""
-    _, start, end = node.__dict__[_SPAN]
+    _, start, end = node.__dict__[SPAN_ATTR]
     return start, end
 
 
@@ -294,7 +294,7 @@ def walk(node: ast.AST, kind: object = None, *more: object) -> list[typing.Any]:
     `kind` may be a node class (abstract ones like `ast.stmt` included), a union
     (`ast.FunctionDef | ast.AsyncFunctionDef`) or a tuple; several may be given.
     """
-    span = node.__dict__.get(_SPAN) or _side_span(node)
+    span = node.__dict__.get(SPAN_ATTR) or _side_span(node)
     if span is None:  # a leaf
         return [node] if kind is None or isinstance(node, tuple(_all(kind, more))) else []
     flat, start, end = span
@@ -307,7 +307,7 @@ def walk(node: ast.AST, kind: object = None, *more: object) -> list[typing.Any]:
 
 def count(node: ast.AST, kind: object, *more: object) -> int:
     """`len(walk(node, kind, *more))`, by bisection, without listing the nodes."""
-    span = node.__dict__.get(_SPAN) or _side_span(node)
+    span = node.__dict__.get(SPAN_ATTR) or _side_span(node)
     if span is None:
         return len(walk(node, kind, *more))
     flat, start, end = span
@@ -347,8 +347,8 @@ def scope_walk(
     if concrete is not None and type(stmts) is list and stmts:
         # statements of one tree in source order lie in [first start, last end): when
         # none of `kinds` is there, the answer is empty (the usual one, found at once)
-        first = stmts[0].__dict__.get(_SPAN)
-        last = stmts[-1].__dict__.get(_SPAN)
+        first = stmts[0].__dict__.get(SPAN_ATTR)
+        last = stmts[-1].__dict__.get(SPAN_ATTR)
         if (
             first is not None
             and last is not None
@@ -359,7 +359,7 @@ def scope_walk(
             return out
     ranges: list[list[typing.Any]] = []  # [flat, start, end, leaf or None]
     for stmt in stmts:
-        span = stmt.__dict__.get(_SPAN) or _side_span(stmt)
+        span = stmt.__dict__.get(SPAN_ATTR) or _side_span(stmt)
         if span is None:  # a leaf: no span, nothing under it
             ranges.append([None, 0, 0, stmt])
         elif ranges and ranges[-1][0] is span[0] and ranges[-1][2] == span[1]:

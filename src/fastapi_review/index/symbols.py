@@ -6,7 +6,7 @@ import ast
 import typing
 from dataclasses import dataclass, field
 
-from fastapi_review.index.nodes import Flat, flatten, has_span, scope_walk, span_of, walk
+from fastapi_review.index.nodes import SPAN_ATTR, Flat, flatten, has_span, span_of, walk
 
 OFFLOADERS = {
     "asyncio.to_thread",
@@ -23,7 +23,7 @@ DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 _DEF_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One call site inside a function."""
 
@@ -297,7 +297,9 @@ class _FunctionScanner:
         self.fn = fn
         self.cls = cls
 
-    def scan(self) -> None:
+    def scan(self, body_nodes: list[ast.AST]) -> None:
+        """Scan `body_nodes`: the nodes of the scanned kinds in the function's body, not in
+        a nested def or class, in source order (see `_scanned_by_function`)."""
         node = self.fn.node
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
             if arg.annotation is not None:
@@ -306,28 +308,53 @@ class _FunctionScanner:
                     self.fn.local_types[arg.arg] = t
         awaited: set[int] = set()
         offload: list[tuple[int, int]] = []  # argument spans of the enclosing offloader calls
-        for sub in scope_walk(node.body, _SCANNED, scopes=_DEF_TYPES, keep_scopes=False):
-            if isinstance(sub, ast.Call):
-                pos = span_of(sub)[0]
-                while offload and offload[-1][1] <= pos:
-                    offload.pop()
-                self._call(sub, awaited, any(a <= pos for a, _ in offload))
-                if self._is_offloader(sub, self.fn.calls[-1].target):
-                    func_end = span_of(sub.func)[1] if has_span(sub.func) else pos + 2
-                    offload.append((func_end, span_of(sub)[1]))
-            elif isinstance(sub, ast.Await):
-                if isinstance(sub.value, ast.Call):
-                    awaited.add(id(sub.value))
-            elif isinstance(sub, ast.Assign):
-                for target in sub.targets:
-                    self._bind(target, sub.value)
-            elif isinstance(sub, ast.AnnAssign):
-                if isinstance(sub.target, ast.Name):
-                    ann = self.r.annotation_type(sub.annotation)
+        fn, r, cls = self.fn, self.r, self.cls
+        calls, local_types = fn.calls, fn.local_types
+        Call_, Await_, Assign_, AnnAssign_ = ast.Call, ast.Await, ast.Assign, ast.AnnAssign
+        for sub in body_nodes:
+            kind = type(sub)
+            if kind is Call_:
+                call = typing.cast(ast.Call, sub)
+                _, pos, end = call.__dict__[SPAN_ATTR]  # a call has children (its callee)
+                if offload:
+                    while offload and offload[-1][1] <= pos:
+                        offload.pop()
+                    offloaded = any(a <= pos for a, _ in offload)
+                else:
+                    offloaded = False
+                func = call.func
+                target = r.callee(func, fn, cls)
+                calls.append(
+                    Call(
+                        call,
+                        target,
+                        dotted(func) or call_chain_text(func),
+                        call.lineno,
+                        id(call) in awaited,
+                        offloaded,
+                    )
+                )
+                if target in OFFLOADERS or (
+                    type(func) is ast.Attribute and func.attr in OFFLOAD_METHODS
+                ):
+                    func_end = span_of(func)[1] if has_span(func) else pos + 2
+                    offload.append((func_end, end))
+            elif kind is Await_:
+                value = typing.cast(ast.Await, sub).value
+                if type(value) is Call_:
+                    awaited.add(id(value))
+            elif kind is Assign_:
+                assign = typing.cast(ast.Assign, sub)
+                for target_expr in assign.targets:
+                    self._bind(target_expr, assign.value)
+            elif kind is AnnAssign_:
+                ann_assign = typing.cast(ast.AnnAssign, sub)
+                if isinstance(ann_assign.target, ast.Name):
+                    ann = r.annotation_type(ann_assign.annotation)
                     if ann:
-                        self.fn.local_types[sub.target.id] = ann
-                    elif sub.value is not None:
-                        self._bind(sub.target, sub.value)
+                        local_types[ann_assign.target.id] = ann
+                    elif ann_assign.value is not None:
+                        self._bind(ann_assign.target, ann_assign.value)
             else:
                 for item in typing.cast(ast.With | ast.AsyncWith, sub).items:
                     if item.optional_vars is not None:
@@ -340,25 +367,6 @@ class _FunctionScanner:
                 self.fn.local_types[target.id] = t
             elif target.id in self.fn.local_types:
                 del self.fn.local_types[target.id]
-
-    def _call(self, node: ast.Call, awaited: set[int], offloaded: bool) -> None:
-        target = self.r.callee(node.func, self.fn, self.cls)
-        self.fn.calls.append(
-            Call(
-                node=node,
-                target=target,
-                text=call_chain_text(node.func),
-                line=node.lineno,
-                awaited=id(node) in awaited,
-                offloaded=offloaded,
-            )
-        )
-
-    @staticmethod
-    def _is_offloader(node: ast.Call, target: str | None) -> bool:
-        if target in OFFLOADERS:
-            return True
-        return isinstance(node.func, ast.Attribute) and node.func.attr in OFFLOAD_METHODS
 
 
 class Resolver:
@@ -533,6 +541,45 @@ def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -
 
     # calls are scanned after all classes of the module are known
     by_name = {c.name: c for c in module.classes}
+    bodies = _scanned_by_function(module)
     for fn in module.functions:
         cls = by_name.get(fn.qualname.rsplit(".", 1)[0]) if fn.class_name else None
-        _FunctionScanner(resolver, fn, cls).scan()
+        _FunctionScanner(resolver, fn, cls).scan(bodies.get(id(fn.node), []))
+
+
+def _scanned_by_function(module: Module) -> dict[int, list[ast.AST]]:
+    """The nodes of the scanned kinds in each function's body (by id of the def node), not
+    in a nested def or class: one pass over the module's nodes of those kinds, each given
+    to the innermost def around it (nothing, when that is a class or when the node is in
+    the def's decorators, parameters or return annotation rather than its body)."""
+    flat = module.flat
+    size = len(flat.nodes)
+    owners = flat.of_types(_DEF_TYPES, 0, size)
+    out: dict[int, list[ast.AST]] = {}
+    # the open defs around the next node: (end of its span, body start, body end, bucket)
+    stack: list[tuple[int, int, int, list[ast.AST] | None]] = []
+    i, count = 0, len(owners)
+    next_at = span_of(owners[0])[0] if owners else size
+    for node in flat.of_types(_SCANNED, 0, size):
+        pos = node.__dict__[SPAN_ATTR][1]  # every scanned kind has children, or is a statement
+        while next_at <= pos:
+            owner = owners[i]
+            start, end = span_of(owner)
+            while stack and stack[-1][0] <= start:
+                stack.pop()
+            if type(owner) is ast.ClassDef:
+                stack.append((end, 0, 0, None))
+            else:
+                body = typing.cast(FuncNode, owner).body
+                stack.append(
+                    (end, span_of(body[0])[0], span_of(body[-1])[1], out.setdefault(id(owner), []))
+                )
+            i += 1
+            next_at = span_of(owners[i])[0] if i < count else size
+        while stack and stack[-1][0] <= pos:
+            stack.pop()
+        if stack:
+            _, body_start, body_end, bucket = stack[-1]
+            if bucket is not None and body_start <= pos < body_end:
+                bucket.append(node)
+    return out
