@@ -308,8 +308,8 @@ class CallGraph:
                     t = _generic_base(r, arg.annotation)
                     if t:
                         out[arg.arg] = t
-            for sub in self.own_nodes(fn, ast.AnnAssign):
-                if isinstance(sub, ast.AnnAssign) and isinstance(sub.target, ast.Name):
+            for sub in fn.annotated:
+                if isinstance(sub.target, ast.Name):
                     t = _generic_base(r, sub.annotation)
                     if t:
                         out[sub.target.id] = t
@@ -506,7 +506,7 @@ class CallGraph:
         elif isinstance(func.value, ast.Name) and fn.local_types.get(func.value.id, "").endswith(
             "()"
         ):
-            inner = _assigned_call(self.own_nodes(fn), func.value.id)
+            inner = _assigned_call(self.own_nodes(fn, _ASSIGNS), func.value.id)
         if inner is None:
             return None
         calls = self._calls_by_node.get(id(fn.node))
@@ -786,6 +786,9 @@ def _is_self_attr(expr: ast.expr) -> bool:
         and isinstance(expr.value, ast.Name)
         and expr.value.id == "self"
     )
+
+
+_ASSIGNS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 
 
 def _assigned_call(nodes: Iterable[ast.AST], name: str) -> ast.Call | None:

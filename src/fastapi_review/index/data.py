@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.symbols import ClassInfo, dotted
+from fastapi_review.index.symbols import ClassInfo, dotted, unparse
 
 if TYPE_CHECKING:
     from fastapi_review.index.project import ProjectIndex
@@ -93,7 +93,7 @@ def _class_fields(cls: ClassInfo) -> dict[str, ModelField]:
     for stmt in cls.node.body:
         if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             name = stmt.target.id
-            ann = ast.unparse(stmt.annotation)
+            ann = unparse(stmt.annotation)
             if name.startswith("_") or name == "model_config" or "ClassVar" in ann:
                 continue
             default, opts = _field_default(stmt.value)
@@ -170,7 +170,7 @@ def _orm_model(cls: ClassInfo) -> OrmModel | None:
         if attr.startswith("__"):
             continue
         value = stmt.value
-        ann = ast.unparse(stmt.annotation) if isinstance(stmt, ast.AnnAssign) else ""
+        ann = unparse(stmt.annotation) if isinstance(stmt, ast.AnnAssign) else ""
         call_name = (
             (dotted(value.func) or "").rsplit(".", 1)[-1] if isinstance(value, ast.Call) else ""
         )
@@ -181,7 +181,7 @@ def _orm_model(cls: ClassInfo) -> OrmModel | None:
                 target = (
                     t.value
                     if isinstance(t, ast.Constant) and isinstance(t.value, str)
-                    else ast.unparse(t)
+                    else unparse(t)
                 )
             elif ann:
                 target = ann

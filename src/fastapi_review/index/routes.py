@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fastapi_review.index.nodes import walk
-from fastapi_review.index.symbols import Function, Module, dotted
+from fastapi_review.index.symbols import Function, Module, dotted, unparse
 
 if TYPE_CHECKING:
     from fastapi_review.index.project import ProjectIndex
@@ -103,7 +103,7 @@ def _param_kind(
     arg: ast.arg, ann: str, default: ast.expr | None, path_params: set[str]
 ) -> tuple[str, str]:
     """How FastAPI fills a parameter (`ann`: its annotation as text), with its default's text."""
-    dtext = ast.unparse(default) if default is not None else ""
+    dtext = unparse(default) if default is not None else ""
     blob = f"{ann} {dtext}"
     if "Depends(" in blob or "Security(" in blob:
         return "depends", dtext
@@ -272,7 +272,7 @@ def _make_route(
     ]:
         if arg.arg in {"self", "cls"}:
             continue
-        ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
+        ann = unparse(arg.annotation) if arg.annotation is not None else ""
         kind, dtext = _param_kind(arg, ann, default, path_params)
         params.append(Param(arg.arg, ann, dtext, kind))
     rm = _kw(dec, "response_model")
@@ -285,8 +285,8 @@ def _make_route(
         file=m.path,
         line=dec.lineno,
         status_code=status_value(_kw(dec, "status_code")),
-        response_model=ast.unparse(rm) if rm is not None else None,
-        return_annotation=ast.unparse(node.returns) if node.returns is not None else None,
+        response_model=unparse(rm) if rm is not None else None,
+        return_annotation=unparse(node.returns) if node.returns is not None else None,
         params=params,
         decorator=dec,
         attached=attached,
@@ -363,7 +363,7 @@ def _exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:
                 name = f"{base}.{rest}" if rest else base
             handler = index.function(name) if name else None
             if handler is None:  # a handler of this module or imported, by its last name
-                last = ast.unparse(call.args[1]).rsplit(".", 1)[-1]
+                last = unparse(call.args[1]).rsplit(".", 1)[-1]
                 handler = next((f for f in m.functions if f.name == last), None)
                 if handler is None and last in m.imports:
                     handler = index.function(m.imports[last])

@@ -44,6 +44,8 @@ class Function:
     class_name: str | None
     calls: list[Call] = field(default_factory=list)
     local_types: dict[str, str] = field(default_factory=dict)
+    # the annotated assignments of its own body (`x: T = ...`), in source order
+    annotated: list[ast.AnnAssign] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -186,6 +188,18 @@ def dotted(expr: ast.expr) -> str | None:
 
 
 _UNKNOWN = object()
+
+
+def unparse(node: ast.AST) -> str:
+    """`ast.unparse(node)`, kept on the node (several rules spell the same annotation or
+    default); a name chain `a.b.c` is spelled at once."""
+    text = node.__dict__.get("_fr_text")
+    if text is None:
+        text = dotted(node) if isinstance(node, ast.Name | ast.Attribute) else None
+        if text is None:
+            text = ast.unparse(node)
+        node.__dict__["_fr_text"] = text
+    return typing.cast(str, text)
 
 
 def strip_annotation(ann: ast.expr | None) -> ast.expr | None:
@@ -349,6 +363,7 @@ class _FunctionScanner:
                     self._bind(target_expr, assign.value)
             elif kind is AnnAssign_:
                 ann_assign = typing.cast(ast.AnnAssign, sub)
+                fn.annotated.append(ann_assign)
                 if isinstance(ann_assign.target, ast.Name):
                     ann = r.annotation_type(ann_assign.annotation)
                     if ann:
@@ -459,7 +474,7 @@ def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -
     resolver = Resolver(module, classes_by_name)
 
     def add_class(node: ast.ClassDef, prefix: str) -> None:
-        bases = [resolver.dotted(b) or ast.unparse(b) for b in node.bases]
+        bases = [resolver.dotted(b) or unparse(b) for b in node.bases]
         info = ClassInfo(module.name, module.path, f"{prefix}{node.name}", node, bases)
         module.classes.append(info)
         classes_by_name[info.fqname] = info

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fastapi_review.index.nodes import walk
-from fastapi_review.index.symbols import Function, Module, dotted
+from fastapi_review.index.symbols import Function, Module, dotted, unparse
 
 if TYPE_CHECKING:
     from fastapi_review.index.project import ProjectIndex
@@ -97,7 +97,7 @@ def collect(index: ProjectIndex) -> None:
                     tf.asserts += 1
                 elif isinstance(node, ast.With | ast.AsyncWith):
                     for item in node.items:
-                        text = ast.unparse(item.context_expr)
+                        text = unparse(item.context_expr)
                         if re.match(r"(pytest\.)?raises\(", text):
                             tf.raises_checks += 1
             for c in fn.calls:

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from fastapi_review.index.nodes import scope_walk
 from fastapi_review.index.routes import Route
+from fastapi_review.index.symbols import unparse
 from fastapi_review.models import Finding
 from fastapi_review.rules.base import Context, Example, Rule
 
@@ -169,7 +170,7 @@ def _args(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
 def _request_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     out: set[str] = set()
     for arg in _args(fn):
-        if arg.annotation is not None and _base_annotation(ast.unparse(arg.annotation)).endswith(
+        if arg.annotation is not None and _base_annotation(unparse(arg.annotation)).endswith(
             "Request"
         ):
             out.add(arg.arg)

@@ -9,7 +9,7 @@ from typing import ClassVar
 from fastapi_review.index.layers import layer_of
 from fastapi_review.index.nodes import count, walk
 from fastapi_review.index.project import ProjectIndex
-from fastapi_review.index.symbols import Function, Module, dotted
+from fastapi_review.index.symbols import Function, Module, dotted, unparse
 from fastapi_review.models import Finding
 from fastapi_review.rules.api import own_nodes
 from fastapi_review.rules.base import Context, Example, Rule
@@ -27,7 +27,7 @@ def _session_names(fn: Function) -> tuple[set[str], set[str]]:
     typed: set[str] = set()
     node = fn.node
     for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
-        ann = ast.unparse(arg.annotation) if arg.annotation is not None else ""
+        ann = unparse(arg.annotation) if arg.annotation is not None else ""
         if "Session" in ann or "Connection" in ann or "get_session" in ann or "get_db" in ann:
             typed.add(arg.arg)
     for name, t in fn.local_types.items():

@@ -19,7 +19,7 @@ from fastapi_review.index.callgraph import (
 from fastapi_review.index.nodes import own_nodes, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import Route
-from fastapi_review.index.symbols import Call, Function, dotted
+from fastapi_review.index.symbols import Call, Function, dotted, unparse
 from fastapi_review.models import Finding
 from fastapi_review.rules.base import Context, Example, Rule
 
@@ -876,7 +876,7 @@ def _created_resource(graph: CallGraph, fn: Function, value: ast.expr) -> str | 
         # attribute set from one): the call makes a session
         made = graph.callable_return(fn, value.func)
         kind = _MANAGED_TYPES.get(spelled(made)) if made else None
-    if kind == "async engine" and "NullPool" in ast.unparse(value):
+    if kind == "async engine" and "NullPool" in unparse(value):
         return None  # no pool: every connection is closed when released
     return kind
 

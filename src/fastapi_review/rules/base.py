@@ -18,6 +18,7 @@ from typing import ClassVar
 from fastapi_review.categories import category
 from fastapi_review.config import Config
 from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.symbols import unparse
 from fastapi_review.models import Finding, Requirement, Severity
 from fastapi_review.workspace import Change
 
@@ -141,5 +142,5 @@ class Rule:
 
 
 def node_text(node: ast.AST, limit: int = 160) -> str:
-    text = ast.unparse(node)
+    text = unparse(node)
     return text if len(text) <= limit else text[: limit - 1] + "…"

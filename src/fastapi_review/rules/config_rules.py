@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
-from fastapi_review.index.symbols import Module, dotted
+from fastapi_review.index.symbols import Module, dotted, unparse
 from fastapi_review.models import Finding
 from fastapi_review.rules.base import Context, Example, Rule
 
@@ -260,7 +260,7 @@ class NotEnvBased(Rule):
                         module.path,
                         line,
                         "Environment variable read outside the settings class: "
-                        f"`{ast.unparse(node)[:80]}`",
+                        f"`{unparse(node)[:80]}`",
                     )
             constants = _module_constants(module)
             reported: set[int] = set()

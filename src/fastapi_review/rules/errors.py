@@ -9,7 +9,7 @@ from typing import ClassVar
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import exception_handlers
-from fastapi_review.index.symbols import Function, Module, dotted
+from fastapi_review.index.symbols import Function, Module, dotted, unparse
 from fastapi_review.models import Finding
 from fastapi_review.rules.api import own_nodes
 from fastapi_review.rules.base import Context, Example, Rule
@@ -360,7 +360,7 @@ class LeaksInternals(Rule):
 def _takes_request(fn: Function) -> bool:
     node = fn.node
     return any(
-        arg.annotation is not None and ast.unparse(arg.annotation).rsplit(".", 1)[-1] == "Request"
+        arg.annotation is not None and unparse(arg.annotation).rsplit(".", 1)[-1] == "Request"
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
     )
 
@@ -387,15 +387,15 @@ def _leak(node: ast.AST, names: set[str]) -> str | None:
         if fname in TRACEBACK_CALLS:
             return f"a traceback (`{fname}()`)"
         if fname in {"str", "repr", "format"} and any(_is_exc(a, names) for a in node.args):
-            return f"the exception text (`{ast.unparse(node)}`)"
+            return f"the exception text (`{unparse(node)}`)"
     if isinstance(node, ast.FormattedValue) and _is_exc(node.value, names):
-        return f"the exception text (`{{{ast.unparse(node.value)}}}`)"
+        return f"the exception text (`{{{unparse(node.value)}}}`)"
     if (
         isinstance(node, ast.Attribute)
         and node.attr in {"args", "orig", "statement", "params"}
         and _is_exc(node.value, names)
     ):
-        return f"exception internals (`{ast.unparse(node)}`)"
+        return f"exception internals (`{unparse(node)}`)"
     return None
 
 
@@ -408,7 +408,7 @@ def _cause_leak(node: ast.AST, names: set[str]) -> str | None:
         and isinstance(node.value, ast.Name)
         and node.value.id in names
     ):
-        return f"the wrapped exception's text (`{ast.unparse(node)}`)"
+        return f"the wrapped exception's text (`{unparse(node)}`)"
     return None
 
 
@@ -548,7 +548,7 @@ class SwallowedException(Rule):
                         continue  # a probe turns failures into "down" by design
                     results = _success_results(owner.node) if owner is not None else frozenset()
                     if is_broad(node) and _is_swallowed(node, results):
-                        caught = ast.unparse(node.type) if node.type is not None else "everything"
+                        caught = unparse(node.type) if node.type is not None else "everything"
                         yield self.finding(
                             ctx,
                             module.path,
@@ -647,7 +647,7 @@ class ErrorNotLogged(Rule):
                         continue
                     if _uses_name(nodes, node.name):
                         continue
-                    caught = ast.unparse(node.type) if node.type is not None else "everything"
+                    caught = unparse(node.type) if node.type is not None else "everything"
                     yield self.finding(
                         ctx,
                         module.path,

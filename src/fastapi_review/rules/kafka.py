@@ -16,7 +16,7 @@ from fastapi_review.index.callgraph import is_stub
 from fastapi_review.index.kafka import KafkaClient, KafkaSend, client_class, send_sites
 from fastapi_review.index.nodes import children, has_span, parent_of, walk
 from fastapi_review.index.project import ProjectIndex
-from fastapi_review.index.symbols import Function, dotted
+from fastapi_review.index.symbols import Function, dotted, unparse
 from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context, Example, Rule
 from fastapi_review.rules.kafka_flow import (
@@ -1136,7 +1136,7 @@ def _bodies(node: ast.AST) -> list[list[ast.stmt]]:
 
 
 def _dlq_or_retry_call(ix: ProjectIndex, fn: Function, call: ast.Call, depth: int = 0) -> bool:
-    text = ast.unparse(call.func)
+    text = unparse(call.func)
     if DLQ_WORDS.search(text) or RETRY_WORDS.search(text):
         return True
     if consumer_api_call(ix, fn, call) in {"seek", "seek_to_committed"}:
@@ -1144,7 +1144,7 @@ def _dlq_or_retry_call(ix: ProjectIndex, fn: Function, call: ast.Call, depth: in
     if (
         func_name(call) in {"send", "send_and_wait", "produce", "publish"}
         and call.args
-        and DLQ_TOPIC_WORDS.search(ast.unparse(call.args[0]))
+        and DLQ_TOPIC_WORDS.search(unparse(call.args[0]))
     ):
         return True
     if depth < 2:
@@ -1281,7 +1281,7 @@ class NoDeadLetter(Rule):
                     ctx,
                     loop.fn.path,
                     risky.lineno,
-                    f"an exception from {ast.unparse(risky.func)}() escapes the consume loop: the "
+                    f"an exception from {unparse(risky.func)}() escapes the consume loop: the "
                     "message is neither retried nor dead-lettered and the consumer stops "
                     "(poison pill after restart)",
                 )
@@ -1405,7 +1405,7 @@ def _is_parse(fn: Function, call: ast.Call) -> bool:
 
 
 def _retry_decorated(fn: Function) -> bool:
-    return any(RETRY_WORDS.search(ast.unparse(d)) for d in fn.node.decorator_list)
+    return any(RETRY_WORDS.search(unparse(d)) for d in fn.node.decorator_list)
 
 
 def _may_raise(ix: ProjectIndex, fn: Function, seen: set[str], depth: int) -> bool:
@@ -1462,7 +1462,7 @@ def _side_effect(ix: ProjectIndex, fn: Function, call: ast.Call, depth: int = 0)
     if name in {"add", "add_all"}:
         return bool(_SESSION_HINT.search(recv_text))
     if name in {"send", "send_and_wait", "produce", "publish"} or name.startswith("publish_"):
-        text = ast.unparse(call)
+        text = unparse(call)
         return not (DLQ_WORDS.search(text) or DLQ_TOPIC_WORDS.search(text))
     if name == "insert" and recv is None:
         return True
@@ -1665,7 +1665,7 @@ def _dedup_evidence(ix: ProjectIndex, fn: Function, stmts: Region, depth: int = 
             if name in _ATTR_BUILTINS:
                 continue  # `getattr(event, "event_id")` reads the message, looks nothing up
             if re.match(r"(get|find|select|fetch|load|lookup)", name, re.IGNORECASE) and any(
-                _EVENT_KEY.search(ast.unparse(a))
+                _EVENT_KEY.search(unparse(a))
                 for a in [*node.args, *(k.value for k in node.keywords)]
             ):
                 return True
@@ -1703,7 +1703,7 @@ def _unique_event_column(ix: ProjectIndex, call: ast.Call) -> bool:
             )
             if col is not None and truthy(literal(col.options.get("unique"))):
                 return True
-            text = ast.unparse(model.cls.node)
+            text = unparse(model.cls.node)
             if re.search(rf"UniqueConstraint\([^)]*['\"]{attr}['\"]", text):
                 return True
     return False
@@ -1836,7 +1836,7 @@ class ConsumerIdempotency(Rule):
                         reported.add(step.fn.fqname)
                         first = effects[0]
                         if isinstance(first, ast.Call):
-                            what = f"writes/publishes ({ast.unparse(first.func)})"
+                            what = f"writes/publishes ({unparse(first.func)})"
                         else:
                             what = f"updates stored state relative to its old value (line {first.lineno})"
                         yield self.finding(
@@ -1984,7 +1984,7 @@ class UnvalidatedMessage(Rule):
                             ctx,
                             step.fn.path,
                             node.lineno,
-                            f"message payload parsed with {ast.unparse(node.func)}() and used as a "
+                            f"message payload parsed with {unparse(node.func)}() and used as a "
                             "dict, not validated by a Pydantic model",
                         )
         if any_validation:
@@ -2187,7 +2187,7 @@ class NoCorrelationId(Rule):
 
     @staticmethod
     def _carries_id(ix: ProjectIndex, fn: Function, headers: ast.expr) -> bool:
-        if _names_an_id(ast.unparse(headers)):
+        if _names_an_id(unparse(headers)):
             return True
         names = names_in(headers)
         if names & _params(fn):
@@ -2197,22 +2197,22 @@ class NoCorrelationId(Rule):
             if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if any(names_in(t) & names for t in targets) and node.value is not None:
-                    texts.append(ast.unparse(node.value))
+                    texts.append(unparse(node.value))
                     if names_in(node.value) & _params(fn):
                         return True
                     if isinstance(node.value, ast.Call):
                         callee = resolve_call(ix, fn, node.value)
                         if callee is not None:
-                            texts.append(ast.unparse(callee.node))
+                            texts.append(unparse(callee.node))
             elif isinstance(node, ast.Call):
                 recv = receiver(node)
                 if recv is not None and names_in(recv) & names:
-                    texts.append(ast.unparse(node))
+                    texts.append(unparse(node))
                     for a in node.args:
                         if isinstance(a, ast.Call):
                             callee = resolve_call(ix, fn, a)
                             if callee is not None:
-                                texts.append(ast.unparse(callee.node))
+                                texts.append(unparse(callee.node))
         return any(_names_an_id(t) for t in texts)
 
 

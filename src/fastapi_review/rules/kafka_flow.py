@@ -23,6 +23,7 @@ from fastapi_review.index.symbols import (
     Module,
     call_chain_text,
     dotted,
+    unparse,
 )
 from fastapi_review.rules.types import LOG_LEVELS
 
@@ -552,7 +553,7 @@ def _names_of(ann: ast.expr) -> str:
             for n in nodes
             if isinstance(n, ast.Name | ast.Attribute)
         )
-    return ast.unparse(ann)
+    return unparse(ann)
 
 
 def _callable_fields(cls: ClassInfo) -> list[str]:

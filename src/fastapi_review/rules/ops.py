@@ -11,7 +11,7 @@ import yaml
 
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
-from fastapi_review.index.symbols import Function, Module, dotted
+from fastapi_review.index.symbols import Function, Module, dotted, unparse
 from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context, Example, Rule
 from fastapi_review.rules.pydantic_rules import declared_version
@@ -71,7 +71,7 @@ def _words(fn: Function) -> set[str]:
         elif isinstance(node, ast.Attribute):
             text = node.attr
         elif isinstance(node, ast.arg):
-            text = node.arg + " " + (ast.unparse(node.annotation) if node.annotation else "")
+            text = node.arg + " " + (unparse(node.annotation) if node.annotation else "")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
         out.update(w for w in re.split(r"[^a-z0-9]+", text.lower()) if w)
@@ -405,7 +405,7 @@ def structured_logging(index: ProjectIndex) -> bool:
                 if name.endswith("fileConfig") and (dotted(node.func) or "").endswith("fileConfig"):
                     return True  # the format lives in a file we do not read
                 if name.endswith("dictConfig") and (dotted(node.func) or "").endswith("dictConfig"):
-                    text = ast.unparse(node).lower()
+                    text = unparse(node).lower()
                     if "json" in text or (
                         len(node.args) == 1 and isinstance(node.args[0], ast.Name)
                     ):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from fastapi_review.index.kafka import KafkaClient
 from fastapi_review.index.nodes import walk
-from fastapi_review.index.symbols import Function, dotted
+from fastapi_review.index.symbols import Function, dotted, unparse
 from fastapi_review.models import (
     CoverageMetrics,
     Finding,
@@ -282,7 +282,7 @@ def _consumer_commits(env: Env) -> list[Site]:
         for name, expr, line in ev.function_refs(f):
             if name != "commit":
                 continue
-            recv = ast.unparse(expr.value).lower() if isinstance(expr, ast.Attribute) else ""
+            recv = unparse(expr.value).lower() if isinstance(expr, ast.Attribute) else ""
             target = next(
                 (c.target for c in f.calls if c.line == line and c.text.endswith("commit")), ""
             )
@@ -334,7 +334,7 @@ def commit_after_processing(env: Env, req: Requirement) -> Outcome | None:
             if not isinstance(node, ast.For | ast.AsyncFor | ast.While):
                 continue
             calls = [
-                (n.lineno, ast.unparse(n.func)) for stmt in node.body for n in walk(stmt, ast.Call)
+                (n.lineno, unparse(n.func)) for stmt in node.body for n in walk(stmt, ast.Call)
             ]
             commits = [ln for ln, name in calls if name.endswith(".commit")]
             work = [
@@ -567,7 +567,7 @@ def retry_then_dlq(env: Env, req: Requirement) -> Outcome | None:
     for f in fns:
         for node in walk(f.node, ast.ExceptHandler):
             if isinstance(node, ast.ExceptHandler) and (
-                node.type is None or ast.unparse(node.type) in {"Exception", "BaseException"}
+                node.type is None or unparse(node.type) in {"Exception", "BaseException"}
             ):
                 where = (f.path, node.lineno)
                 break
@@ -650,11 +650,11 @@ def schema_validation(env: Env, req: Requirement) -> Outcome | None:
                 if (
                     isinstance(node, ast.ExceptHandler)
                     and node.type is not None
-                    and re.search(r"ValidationError|ValueError|DecodeError", ast.unparse(node.type))
+                    and re.search(r"ValidationError|ValueError|DecodeError", unparse(node.type))
                 ):
                     inner = [n for s in node.body for n in walk(s, ast.Call)]
-                    refs = [ast.unparse(n.func) for n in inner] + [
-                        ast.unparse(a) for n in inner for a in n.args
+                    refs = [unparse(n.func) for n in inner] + [
+                        unparse(a) for n in inner for a in n.args
                     ]
                     if any(re.search(r"dead|dlq|_failed|quarantine", r, re.I) for r in refs):
                         rejected.append((f.path, node.lineno))
@@ -712,7 +712,7 @@ def graceful_shutdown(env: Env, req: Requirement) -> Outcome | None:
             continue
         for name, expr, line in ev.function_refs(f):
             if name in {"stop", "close", "unsubscribe"} and isinstance(expr, ast.Attribute):
-                recv = ast.unparse(expr.value).lower()
+                recv = unparse(expr.value).lower()
                 if "consumer" in recv:
                     stops.append((f, line))
     if hit is not None:
@@ -854,7 +854,7 @@ def _named_table_guard(env: Env, req: Requirement) -> Site | None:
                 or any(isinstance(n, ast.Raise) for x in node.body for n in walk(x))
             ):
                 continue
-            test = ast.unparse(node.test).lower()
+            test = unparse(node.test).lower()
             if _DEDUP.search(test) and any(w in test for w in words):
                 return (f.path, node.lineno)
     return None
@@ -910,12 +910,12 @@ def consumer_idempotency(env: Env, req: Requirement) -> Outcome | None:
 
 def _plain_text_of(node: ast.AST, exc_arg: str) -> bool:
     """`str(exc)` / `f"{exc}"`: the exception's own message, nothing of its cause or trace."""
-    if isinstance(node, ast.Call) and ast.unparse(node.func) == "str" and len(node.args) == 1:
-        return ast.unparse(node.args[0]) == exc_arg
+    if isinstance(node, ast.Call) and unparse(node.func) == "str" and len(node.args) == 1:
+        return unparse(node.args[0]) == exc_arg
     if isinstance(node, ast.JoinedStr):
         values = [v for v in node.values if isinstance(v, ast.FormattedValue)]
         return bool(values) and all(
-            ast.unparse(v.value) == exc_arg and v.conversion in (-1, 115) for v in values
+            unparse(v.value) == exc_arg and v.conversion in (-1, 115) for v in values
         )
     return False
 
@@ -934,9 +934,9 @@ def error_leaks(env: Env, req: Requirement) -> Outcome | None:
             for h in handlers
             if re.search(
                 r"exception_handler\((Exception|BaseException)\)|\b(Exception|BaseException)\b\)?:?",
-                ast.unparse(h.node.args),
+                unparse(h.node.args),
             )
-            or "Exception" in "".join(ast.unparse(d) for d in h.node.decorator_list)
+            or "Exception" in "".join(unparse(d) for d in h.node.decorator_list)
         ] or handlers
     excused: set[Site] = set()
     for h in chosen:
@@ -951,17 +951,17 @@ def error_leaks(env: Env, req: Requirement) -> Outcome | None:
                 (
                     isinstance(node, ast.JoinedStr)
                     and any(
-                        isinstance(v, ast.FormattedValue) and exc_arg in ast.unparse(v.value)
+                        isinstance(v, ast.FormattedValue) and exc_arg in unparse(v.value)
                         for v in node.values
                     )
                 )
                 or (
                     isinstance(node, ast.Call)
-                    and ast.unparse(node.func) in {"str", "repr"}
+                    and unparse(node.func) in {"str", "repr"}
                     and node.args
-                    and ast.unparse(node.args[0]) == exc_arg
+                    and unparse(node.args[0]) == exc_arg
                 )
-                or (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("format_exc"))
+                or (isinstance(node, ast.Call) and unparse(node.func).endswith("format_exc"))
             ):
                 leaks.append((h.path, node.lineno))
     finding_hits = env.findings_of("errors.leaks-internals")
@@ -1248,7 +1248,7 @@ def health_endpoints(env: Env, req: Requirement) -> Outcome | None:
             f"{c.text} {c.target or ''}" for f in env.facts.callees(fn, 3) for c in f.calls
         )
         names += " " + " ".join(n for f in env.facts.callees(fn, 1) for n, _ in _identifiers(f))
-        names += " " + " ".join(ast.unparse(a) for a in fn.node.args.args)
+        names += " " + " ".join(unparse(a) for a in fn.node.args.args)
         names += " " + " ".join(_unresolved_method_calls(env, fn))
         names = names.lower()
         lacking = [k for k in wanted if not re.search(_CHECKS[k], names)]
@@ -1702,7 +1702,7 @@ def schema_by_migrations(env: Env, req: Requirement) -> Outcome | None:
         if m.path in env.facts.migrations:
             continue
         for node in m.nodes(ast.Call):
-            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("create_all"):
+            if isinstance(node, ast.Call) and unparse(node.func).endswith("create_all"):
                 return None  # tables also made at startup: not decided here
     return Outcome(
         "implemented", "the schema is changed by migrations only", [f"{migrations[-1]}:1"]
@@ -1739,7 +1739,7 @@ def _content_keys(fn: Function) -> list[tuple[set[str], int]]:
         if not isinstance(node, ast.Call):
             continue
         body = next((k.value for k in node.keywords if k.arg == "content"), None)
-        if body is None and ast.unparse(node.func).endswith("JSONResponse") and node.args:
+        if body is None and unparse(node.func).endswith("JSONResponse") and node.args:
             body = node.args[0]
         if isinstance(body, ast.Dict):
             keys = {k.value for k in body.keys if isinstance(k, ast.Constant)}

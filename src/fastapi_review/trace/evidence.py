@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import exception_handlers
-from fastapi_review.index.symbols import Function, Module, dotted
+from fastapi_review.index.symbols import Function, Module, dotted, unparse
 from fastapi_review.trace.facts import Facts, Site
 
 OFFLOADERS = ("to_thread", "run_in_executor", "run_in_threadpool", "run_sync")
@@ -37,7 +37,7 @@ def number(index: ProjectIndex, m: Module, expr: ast.expr | None) -> float | Non
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
         inner = number(index, m, expr.operand)
         return -inner if inner is not None else None
-    if isinstance(expr, ast.Call) and ast.unparse(expr.func) in {"float", "int"} and expr.args:
+    if isinstance(expr, ast.Call) and unparse(expr.func) in {"float", "int"} and expr.args:
         return number(index, m, expr.args[0])
     if isinstance(expr, ast.Name):
         for node in m.tree.body:
@@ -69,7 +69,7 @@ def status_code(expr: ast.expr | None) -> int | None:
         return None
     if isinstance(expr, ast.Constant) and isinstance(expr.value, int) and 100 <= expr.value < 600:
         return int(expr.value)
-    text = ast.unparse(expr)
+    text = unparse(expr)
     m = re.search(r"HTTP_(\d{3})(?!\d)", text)
     if m:
         return int(m.group(1))
@@ -95,7 +95,7 @@ def function_refs(fn: Function) -> Iterator[tuple[str, ast.expr, int]]:
     and of every function reference handed to an offloader (`asyncio.to_thread(f, ...)`)."""
     for c in fn.calls:
         func = c.node.func
-        name = func.attr if isinstance(func, ast.Attribute) else ast.unparse(func)
+        name = func.attr if isinstance(func, ast.Attribute) else unparse(func)
         yield name, func, c.line
         if name.endswith(OFFLOADERS) or (c.target or "").endswith(OFFLOADERS):
             for a in c.node.args:
@@ -316,11 +316,11 @@ def http_header_uses(facts: Facts, header: str) -> tuple[list[Site], list[Site]]
     for m in index.source_modules:
         for node in walk(m.tree, (ast.Call, ast.Subscript, ast.keyword)):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
-                recv = ast.unparse(node.func.value).lower()
+                recv = unparse(node.func.value).lower()
                 name = _str_of(index, m, node.args[0])
                 if name is None or name.lower() != want:
                     # Header(alias="X-Request-ID")
-                    if ast.unparse(node.func).endswith("Header"):
+                    if unparse(node.func).endswith("Header"):
                         alias = kw(node, "alias")
                         if (
                             alias is not None
@@ -339,7 +339,7 @@ def http_header_uses(facts: Facts, header: str) -> tuple[list[Site], list[Site]]
                     alias = kw(node, "alias")
                     if alias is not None and (index.string_value(m, alias) or "").lower() == want:
                         reads.append((m.path, node.lineno))
-            elif isinstance(node, ast.Subscript) and "header" in ast.unparse(node.value).lower():
+            elif isinstance(node, ast.Subscript) and "header" in unparse(node.value).lower():
                 name = _str_of(index, m, node.slice)
                 if name is None or name.lower() != want:
                     continue
@@ -577,7 +577,7 @@ def publish_before_commit(facts: Facts) -> list[Site]:
         # async with session.begin() / self._transaction(): the commit is at the block's end
         for node in _own_nodes(fn):
             if isinstance(node, ast.With | ast.AsyncWith):
-                ctx = " ".join(ast.unparse(i.context_expr) for i in node.items).lower()
+                ctx = " ".join(unparse(i.context_expr) for i in node.items).lower()
                 start, end = node.lineno, node.end_lineno or node.lineno
                 if re.search(r"begin|transaction|atomic", ctx) and any(
                     start <= ln <= end for ln in publish_lines

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import Route, exception_handlers
-from fastapi_review.index.symbols import Function, Module
+from fastapi_review.index.symbols import Function, Module, unparse
 
 Site = tuple[str, int]  # (path, line)
 
@@ -273,7 +273,7 @@ def _consumer_dispatch(facts: Facts) -> None:
                         key = index.string_value(m, k) if k is not None else None
                         if not key or "." not in key:
                             continue
-                        name = ast.unparse(v)
+                        name = unparse(v)
                         for f in index.functions.values():
                             if name.endswith(f.name) and not index.modules[f.path].is_test:
                                 facts.handlers.setdefault(key, []).append(f)
@@ -305,7 +305,7 @@ def _exception_handlers(facts: Facts) -> None:
 
 def _project_class(index: ProjectIndex, m: Module, expr: ast.expr) -> bool:
     """`NotFoundError` / `errors.NotFoundError`: an exception class the project defines."""
-    name = ast.unparse(expr)
+    name = unparse(expr)
     head, _, rest = name.partition(".")
     imported = m.imports.get(head)
     qname = f"{m.name}.{name}" if imported is None else ".".join(x for x in (imported, rest) if x)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi_review.index.nodes import walk
-from fastapi_review.index.symbols import Module
+from fastapi_review.index.symbols import Module, unparse
 from fastapi_review.models import (
     CoverageMetrics,
     Finding,
@@ -571,7 +571,7 @@ def _guard_words(node: ast.If, m: Module) -> tuple[set[str], set[str], str | Non
     exc_name = None
     if raised is not None:
         target = raised.func if isinstance(raised, ast.Call) else raised
-        exc_name = ast.unparse(target).rsplit(".", 1)[-1]
+        exc_name = unparse(target).rsplit(".", 1)[-1]
     stems = set().union(*(_parts(x) for x in exact)) if exact else set()
     return exact, stems, exc_name
 
@@ -611,7 +611,7 @@ def _rule_evidence(facts: Facts, req: Requirement) -> Outcome | None:
                 continue
             unique = re.search(
                 r"at most once|unique|duplicate|distinct", req.text, re.I
-            ) and re.search(r"len\((\w+)\)\s*!=\s*len\(set\(", ast.unparse(node.test))
+            ) and re.search(r"len\((\w+)\)\s*!=\s*len\(set\(", unparse(node.test))
             nouns = len(sentence & (stems | _parts(exc)))
             in_test = len(sentence & stems)
             score = 0
