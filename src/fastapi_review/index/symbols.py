@@ -46,22 +46,17 @@ class Function:
     local_types: dict[str, str] = field(default_factory=dict)
     # the annotated assignments of its own body (`x: T = ...`), in source order
     annotated: list[ast.AnnAssign] = field(default_factory=list)
+    # worked out once from the fields above (rules read them again and again)
+    name: str = field(init=False, repr=False, compare=False)
+    fqname: str = field(init=False, repr=False, compare=False)  # "app.svc.Pricing.quote"
+    is_async: bool = field(init=False, repr=False, compare=False)
+    line: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        return self.node.name
-
-    @property
-    def is_async(self) -> bool:
-        return isinstance(self.node, ast.AsyncFunctionDef)
-
-    @property
-    def line(self) -> int:
-        return self.node.lineno
-
-    @property
-    def fqname(self) -> str:
-        return f"{self.module}.{self.qualname}"
+    def __post_init__(self) -> None:
+        self.name = self.node.name
+        self.fqname = f"{self.module}.{self.qualname}"
+        self.is_async = isinstance(self.node, ast.AsyncFunctionDef)
+        self.line = self.node.lineno
 
 
 @dataclass
@@ -76,10 +71,10 @@ class ClassInfo:
     attr_types: dict[str, str] = field(default_factory=dict)
     # class-level constant strings (Topics.ORDER_CREATED = "orders.created")
     constants: dict[str, str] = field(default_factory=dict)
+    fqname: str = field(init=False, repr=False, compare=False)  # worked out once
 
-    @property
-    def fqname(self) -> str:
-        return f"{self.module}.{self.name}"
+    def __post_init__(self) -> None:
+        self.fqname = f"{self.module}.{self.name}"
 
     @property
     def line(self) -> int:
