@@ -24,8 +24,9 @@ from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.nodes import scope_walk, walk
+from fastapi_review.index.nodes import concrete_kinds, scope_walk, walk
 from fastapi_review.index.symbols import (
+    OWN_STATEMENTS,
     Call,
     ClassInfo,
     Function,
@@ -152,6 +153,9 @@ class CallGraph:
         """Every node of `fn`'s body, not descending into nested defs, classes or lambdas;
         only the nodes of `kind` if given (as in `index.nodes.walk`)."""
         if kind is not None:
+            wanted = concrete_kinds(kind)
+            if wanted <= _OWN_STATEMENTS:  # kept by the scanner: a filter of a short list
+                return [n for n in fn.statements if type(n) in wanted]
             return scope_walk(fn.node.body, kind, keep_scopes=False)
         key = id(fn.node)
         got = self._nodes.get(key)
@@ -308,8 +312,8 @@ class CallGraph:
                     t = _generic_base(r, arg.annotation)
                     if t:
                         out[arg.arg] = t
-            for sub in fn.annotated:
-                if isinstance(sub.target, ast.Name):
+            for sub in self.own_nodes(fn, ast.AnnAssign):
+                if isinstance(sub, ast.AnnAssign) and isinstance(sub.target, ast.Name):
                     t = _generic_base(r, sub.annotation)
                     if t:
                         out[sub.target.id] = t
@@ -789,6 +793,7 @@ def _is_self_attr(expr: ast.expr) -> bool:
 
 
 _ASSIGNS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
+_OWN_STATEMENTS = frozenset(OWN_STATEMENTS)
 
 
 def _assigned_call(nodes: Iterable[ast.AST], name: str) -> ast.Call | None:

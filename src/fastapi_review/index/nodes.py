@@ -305,6 +305,18 @@ def walk(node: ast.AST, kind: object = None, *more: object) -> list[typing.Any]:
     return flat.of_types(_all(kind, more), start, end)
 
 
+_concrete_sets: dict[object, frozenset[type[ast.AST]]] = {}
+
+
+def concrete_kinds(kind: object) -> frozenset[type[ast.AST]]:
+    """The concrete node classes `kind` stands for (a class, abstract ones expanded, a
+    union or a tuple, as in `walk`), worked out once per kind."""
+    got = _concrete_sets.get(kind)
+    if got is None:
+        got = _concrete_sets[kind] = frozenset(_concrete_of(_kinds(kind)))
+    return got
+
+
 def count(node: ast.AST, kind: object, *more: object) -> int:
     """`len(walk(node, kind, *more))`, by bisection, without listing the nodes."""
     span = node.__dict__.get(SPAN_ATTR) or _side_span(node)

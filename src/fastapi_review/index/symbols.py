@@ -44,8 +44,9 @@ class Function:
     class_name: str | None
     calls: list[Call] = field(default_factory=list)
     local_types: dict[str, str] = field(default_factory=dict)
-    # the annotated assignments of its own body (`x: T = ...`), in source order
-    annotated: list[ast.AnnAssign] = field(default_factory=list)
+    # the statements (and except clauses) of its own body of the kinds in OWN_STATEMENTS,
+    # not in a nested def or class, in source order (see `own_statements`)
+    statements: list[ast.AST] = field(default_factory=list, repr=False, compare=False)
     # worked out once from the fields above (rules read them again and again)
     name: str = field(init=False, repr=False, compare=False)
     fqname: str = field(init=False, repr=False, compare=False)  # "app.svc.Pricing.quote"
@@ -291,7 +292,23 @@ def collect_constants(module: Module) -> None:
                     module.assigned_calls[t.id] = target
 
 
-_SCANNED = (ast.Await, ast.Assign, ast.AnnAssign, ast.With, ast.AsyncWith, ast.Call)
+# statement kinds (and except clauses) the scanner keeps per function: rules ask for them
+# in every function (`CallGraph.own_nodes`); none can stand inside a lambda, so the
+# function's own ones are those outside nested defs and classes
+OWN_STATEMENTS = (
+    ast.Return,
+    ast.Assign,
+    ast.AnnAssign,
+    ast.AugAssign,
+    ast.Expr,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.ExceptHandler,
+)
+_SCANNED = (ast.Await, ast.Call, *OWN_STATEMENTS)
 
 
 class _FunctionScanner:
@@ -318,8 +335,9 @@ class _FunctionScanner:
         awaited: set[int] = set()
         offload: list[tuple[int, int]] = []  # argument spans of the enclosing offloader calls
         fn, r, cls = self.fn, self.r, self.cls
-        calls, local_types = fn.calls, fn.local_types
+        calls, local_types, statements = fn.calls, fn.local_types, fn.statements
         Call_, Await_, Assign_, AnnAssign_ = ast.Call, ast.Await, ast.Assign, ast.AnnAssign
+        With_, AsyncWith_ = ast.With, ast.AsyncWith
         for sub in body_nodes:
             kind = type(sub)
             if kind is Call_:
@@ -348,24 +366,26 @@ class _FunctionScanner:
                 ):
                     func_end = span_of(func)[1] if has_span(func) else pos + 2
                     offload.append((func_end, end))
-            elif kind is Await_:
+                continue
+            if kind is Await_:
                 value = typing.cast(ast.Await, sub).value
                 if type(value) is Call_:
                     awaited.add(id(value))
-            elif kind is Assign_:
+                continue
+            statements.append(sub)
+            if kind is Assign_:
                 assign = typing.cast(ast.Assign, sub)
                 for target_expr in assign.targets:
                     self._bind(target_expr, assign.value)
             elif kind is AnnAssign_:
                 ann_assign = typing.cast(ast.AnnAssign, sub)
-                fn.annotated.append(ann_assign)
                 if isinstance(ann_assign.target, ast.Name):
                     ann = r.annotation_type(ann_assign.annotation)
                     if ann:
                         local_types[ann_assign.target.id] = ann
                     elif ann_assign.value is not None:
                         self._bind(ann_assign.target, ann_assign.value)
-            else:
+            elif kind is With_ or kind is AsyncWith_:
                 for item in typing.cast(ast.With | ast.AsyncWith, sub).items:
                     if item.optional_vars is not None:
                         self._bind(item.optional_vars, item.context_expr)

@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import ClassVar
 
+from fastapi_review.index.callgraph import call_graph
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import exception_handlers
@@ -320,7 +321,7 @@ class LeaksInternals(Rule):
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
             if arg.annotation is not None and _revealing_type(index, module, arg.annotation):
                 names.add(arg.arg)
-        for sub in own_nodes(node, ast.ExceptHandler):
+        for sub in call_graph(index).own_nodes(fn, ast.ExceptHandler):
             if isinstance(sub, ast.ExceptHandler) and sub.name:
                 types = _exc_types(sub)
                 if not types or any(_revealing_type(index, module, t) for t in types):

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fastapi_review.index.callgraph import implementations
+from fastapi_review.index.callgraph import call_graph, implementations
 from fastapi_review.index.kafka import CLIENT_CLASSES, KafkaClient, KafkaSend
 from fastapi_review.index.nodes import scope_walk, walk
 from fastapi_review.index.project import ProjectIndex
@@ -346,7 +346,7 @@ def _target_names(t: ast.expr) -> set[str]:
 
 def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
     out: list[ConsumeLoop] = []
-    for node in own_walk(fn.node.body, (ast.For | ast.AsyncFor, ast.While)):
+    for node in call_graph(ix).own_nodes(fn, (ast.For | ast.AsyncFor, ast.While)):
         if isinstance(node, ast.For | ast.AsyncFor):
             it = node.iter.value if isinstance(node.iter, ast.Await) else node.iter
             if consumer_like(ix, fn, it) or _fetch_call(ix, fn, it) is not None:
