@@ -632,11 +632,12 @@ class ErrorNotLogged(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
+        graph = call_graph(ctx.index)
         for module in ctx.index.source_modules:
             for fn in module.functions:
                 if _is_healthish(fn):
                     continue
-                for node in own_nodes(fn.node, ast.ExceptHandler):
+                for node in graph.own_nodes(fn, ast.ExceptHandler):
                     if not isinstance(node, ast.ExceptHandler) or not is_broad(node):
                         continue
                     if _is_swallowed(node, _success_results(fn.node)):
