@@ -10,12 +10,16 @@ from __future__ import annotations
 import ast
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
+from fastapi_review.index import build_index
+from fastapi_review.index.callgraph import call_graph
 from fastapi_review.index.nodes import (
     SCOPES,
     children,
+    concrete_kinds,
     count,
     flatten,
     own_nodes,
@@ -259,3 +263,37 @@ def test_count_is_the_length_of_the_walk() -> None:
         assert count(fn, *kinds) == len(walk(fn, *kinds)) > 0
     leaf = ast.Name(id="x")
     assert count(leaf, ast.Name) == 1 and count(leaf, ast.If) == 0
+
+
+def test_call_graph_own_statements_equal_the_scope_walk(tmp_path: Path) -> None:
+    """`CallGraph.own_nodes` answers statement kinds from the list the scanner keeps per
+    function: the same nodes, in the same order, as the walk of the function's own body."""
+    (tmp_path / "app.py").write_text(SOURCE)
+    index = build_index(tmp_path)
+    graph = call_graph(index)
+    kinds: list[object] = [
+        ast.Return,
+        (ast.Return, ast.Assign),
+        ast.Assign | ast.AnnAssign | ast.AugAssign,
+        ast.Expr,
+        (ast.For | ast.AsyncFor, ast.While),
+        ast.With | ast.AsyncWith,
+        ast.ExceptHandler,
+    ]
+    seen: set[type[ast.AST]] = set()
+    functions = [fn for m in index.modules.values() for fn in m.functions]
+    assert {fn.qualname for fn in functions} >= {"read_item", "read_item.helper", "agen"}
+    for fn in functions:
+        own = list(_ref_scope(list(fn.node.body), SCOPES, keep=False))
+        for kind in kinds:
+            expected = [n for n in own if isinstance(n, concrete_types(kind))]
+            assert graph.own_nodes(fn, kind) == expected
+            seen.update(type(n) for n in expected)
+    # the source holds each kind at least once, and none of the nested ones leaks out
+    assert {ast.Return, ast.Assign, ast.AugAssign, ast.Expr, ast.ExceptHandler} <= seen
+    outer = next(fn for fn in functions if fn.qualname == "read_item")
+    assert [n.lineno for n in graph.own_nodes(outer, ast.Return)] == [30, 33, 35, 41]
+
+
+def concrete_types(kind: object) -> tuple[type[ast.AST], ...]:
+    return tuple(concrete_kinds(kind))

@@ -45,7 +45,7 @@ class Function:
     calls: list[Call] = field(default_factory=list)
     local_types: dict[str, str] = field(default_factory=dict)
     # the statements (and except clauses) of its own body of the kinds in OWN_STATEMENTS,
-    # not in a nested def or class, in source order (see `own_statements`)
+    # not in a nested def or class, in source order (`CallGraph.own_nodes` reads them)
     statements: list[ast.AST] = field(default_factory=list, repr=False, compare=False)
     # worked out once from the fields above (rules read them again and again)
     name: str = field(init=False, repr=False, compare=False)
