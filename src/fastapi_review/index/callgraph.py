@@ -793,7 +793,7 @@ def _is_self_attr(expr: ast.expr) -> bool:
 
 
 _ASSIGNS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
-_OWN_STATEMENTS = frozenset(OWN_STATEMENTS)
+_OWN_STATEMENTS = concrete_kinds(OWN_STATEMENTS)
 
 
 def _assigned_call(nodes: Iterable[ast.AST], name: str) -> ast.Call | None:
