@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import ast
 import typing
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from operator import itemgetter
 
-from fastapi_review.index.nodes import SPAN_ATTR, Flat, flatten, has_span, span_of, walk
+from fastapi_review.index.nodes import (
+    SPAN_ATTR,
+    Flat,
+    concrete_kinds,
+    flatten,
+    has_span,
+    span_of,
+    walk,
+)
 
 OFFLOADERS = {
     "asyncio.to_thread",
@@ -309,6 +319,7 @@ OWN_STATEMENTS = (
     ast.ExceptHandler,
 )
 _SCANNED = (ast.Await, ast.Call, *OWN_STATEMENTS)
+_SCANNED_KINDS = list(concrete_kinds(_SCANNED))
 
 
 class _FunctionScanner:
@@ -579,37 +590,20 @@ def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -
 
 def _scanned_by_function(module: Module) -> dict[int, list[ast.AST]]:
     """The nodes of the scanned kinds in each function's body (by id of the def node), not
-    in a nested def or class: one pass over the module's nodes of those kinds, each given
-    to the innermost def around it (nothing, when that is a class or when the node is in
-    the def's decorators, parameters or return annotation rather than its body)."""
+    in a nested def or class: the module's nodes of those kinds in source order once, then
+    for every function the slices of its body's stretches outside nested defs and classes
+    (`Flat.own_segments`), found by bisection."""
     flat = module.flat
-    size = len(flat.nodes)
-    owners = flat.of_types(_DEF_TYPES, 0, size)
+    pairs: list[tuple[int, ast.AST]] = []
+    for kind, lo, hi in flat._cuts(_SCANNED_KINDS, 0, len(flat.nodes))[0]:
+        pairs.extend(zip(flat.positions[kind][lo:hi], flat.by_type[kind][lo:hi], strict=True))
+    pairs.sort(key=itemgetter(0))  # one sorted run per kind: merged, not sorted from scratch
+    positions = list(map(itemgetter(0), pairs))
+    nodes = list(map(itemgetter(1), pairs))
     out: dict[int, list[ast.AST]] = {}
-    # the open defs around the next node: (end of its span, body start, body end, bucket)
-    stack: list[tuple[int, int, int, list[ast.AST] | None]] = []
-    i, count = 0, len(owners)
-    next_at = span_of(owners[0])[0] if owners else size
-    for node in flat.of_types(_SCANNED, 0, size):
-        pos = node.__dict__[SPAN_ATTR][1]  # every scanned kind has children, or is a statement
-        while next_at <= pos:
-            owner = owners[i]
-            start, end = span_of(owner)
-            while stack and stack[-1][0] <= start:
-                stack.pop()
-            if type(owner) is ast.ClassDef:
-                stack.append((end, 0, 0, None))
-            else:
-                body = typing.cast(FuncNode, owner).body
-                stack.append(
-                    (end, span_of(body[0])[0], span_of(body[-1])[1], out.setdefault(id(owner), []))
-                )
-            i += 1
-            next_at = span_of(owners[i])[0] if i < count else size
-        while stack and stack[-1][0] <= pos:
-            stack.pop()
-        if stack:
-            _, body_start, body_end, bucket = stack[-1]
-            if bucket is not None and body_start <= pos < body_end:
-                bucket.append(node)
+    for fn in module.functions:
+        body = fn.node.body
+        got = out[id(fn.node)] = []
+        for lo, hi, _ in flat.own_segments(span_of(body[0])[0], span_of(body[-1])[1], _DEF_TYPES):
+            got.extend(nodes[bisect_left(positions, lo) : bisect_left(positions, hi)])
     return out
