@@ -83,9 +83,10 @@ def _revealing_type(index: ProjectIndex, module: Module, expr: ast.expr) -> bool
     last = qname.rsplit(".", 1)[-1]
     if last in BROAD or last in INFRA_BUILTINS:
         return True
-    if index.class_(qname) is not None:
-        return False  # a project (domain) exception: its message is meant for clients
-    return qname.split(".", 1)[0] in INFRA_PREFIXES
+    if qname.split(".", 1)[0] not in INFRA_PREFIXES:
+        return False
+    # a project (domain) exception's message is meant for clients
+    return index.class_(qname) is None
 
 
 def is_log_call(node: ast.AST) -> bool:
