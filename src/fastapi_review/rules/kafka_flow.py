@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import ast
 import re
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi_review.index.callgraph import call_graph, implementations
 from fastapi_review.index.kafka import CLIENT_CLASSES, KafkaClient, KafkaSend
-from fastapi_review.index.nodes import scope_walk, walk
+from fastapi_review.index.nodes import children, scope_walk, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import (
     Call,
@@ -88,9 +89,9 @@ Region = list[ast.stmt]
 # --- generic AST walking ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Site:
-    """A node with the control context it sits in (inside one function)."""
+class Site(typing.NamedTuple):
+    """A node with the control context it sits in (inside one function); a named tuple,
+    as one is made for every node of every body asked about."""
 
     node: ast.AST
     tries: tuple[
@@ -116,42 +117,46 @@ def sites(stmts: list[ast.stmt]) -> Iterator[Site]:
     first = stmts[0].__dict__
     got = first.get("_fr_sites")
     if got is None or got[0] is not stmts:
-        got = first["_fr_sites"] = (stmts, [site for s in stmts for site in _sites(s, Site(s))])
+        found: list[Site] = []
+        for s in stmts:
+            _sites(s, Site(s), found)
+        got = first["_fr_sites"] = (stmts, found)
     return iter(got[1])
 
 
-def _sites(node: ast.AST, ctx: Site) -> Iterator[Site]:
+def _sites(node: ast.AST, ctx: Site, out: list[Site]) -> None:
+    """Append the sites of `node` and below to `out`, in source order."""
     here = Site(node, ctx.tries, ctx.in_handler, ctx.in_finally, ctx.loops, ctx.handler)
-    yield here
+    out.append(here)
     if isinstance(node, _SCOPES):
         return
     if isinstance(node, ast.Try | ast.TryStar):
         protected = (*ctx.tries, node) if node.handlers else ctx.tries
         for s in node.body:
-            yield from _sites(s, Site(s, protected, ctx.in_handler, ctx.in_finally, ctx.loops))
+            _sites(s, Site(s, protected, ctx.in_handler, ctx.in_finally, ctx.loops), out)
         for h in node.handlers:
             hctx = Site(h, ctx.tries, True, ctx.in_finally, ctx.loops, h)
             if h.type is not None:
-                yield from _sites(h.type, hctx)
+                _sites(h.type, hctx, out)
             for s in h.body:
-                yield from _sites(s, hctx)
+                _sites(s, hctx, out)
         for s in node.orelse:
-            yield from _sites(s, Site(s, ctx.tries, ctx.in_handler, ctx.in_finally, ctx.loops))
+            _sites(s, Site(s, ctx.tries, ctx.in_handler, ctx.in_finally, ctx.loops), out)
         for s in node.finalbody:
-            yield from _sites(s, Site(s, ctx.tries, ctx.in_handler, True, ctx.loops))
+            _sites(s, Site(s, ctx.tries, ctx.in_handler, True, ctx.loops), out)
         return
     if isinstance(node, ast.For | ast.AsyncFor | ast.While):
         head = [node.iter, node.target] if isinstance(node, ast.For | ast.AsyncFor) else [node.test]
         for e in head:
-            yield from _sites(e, here)
+            _sites(e, here, out)
         inner = Site(node, ctx.tries, ctx.in_handler, ctx.in_finally, (*ctx.loops, node))
         for s in node.body:
-            yield from _sites(s, inner)
+            _sites(s, inner, out)
         for s in node.orelse:
-            yield from _sites(s, here)
+            _sites(s, here, out)
         return
-    for child in ast.iter_child_nodes(node):
-        yield from _sites(child, here)
+    for child in children(node):  # operator and context singletons are no sites
+        _sites(child, here, out)
 
 
 def own_walk(stmts: list[ast.stmt], kind: object = None) -> list[ast.AST]:
