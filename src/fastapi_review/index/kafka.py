@@ -81,11 +81,17 @@ def collect(index: ProjectIndex) -> None:
         subscribes: list[ast.Call] = []
         for fn in m.functions:
             for c in fn.calls:
-                seen.add(id(c.node))
-                _maybe_client(index, m, fn, c.node, c.target)
-                _maybe_send(index, m, fn, c.node, c.target, c.awaited)
-                if c.text.endswith(".subscribe") and c.node.args:
-                    subscribes.append(c.node)
+                call = c.node
+                seen.add(id(call))
+                # the tests `_maybe_client` and `_maybe_send` start with, asked here first:
+                # most calls are neither
+                if c.target in _CLIENT_TARGETS:
+                    _maybe_client(index, m, fn, call, c.target)
+                func = call.func
+                if type(func) is ast.Attribute and func.attr in SEND_METHODS:
+                    _maybe_send(index, m, fn, call, c.target, c.awaited)
+                if c.text.endswith(".subscribe") and call.args:
+                    subscribes.append(call)
         for node in m.nodes(ast.Call):
             if isinstance(node, ast.Call) and id(node) not in seen:
                 _maybe_client(index, m, None, node, resolver.dotted(node.func))
@@ -99,10 +105,13 @@ def collect(index: ProjectIndex) -> None:
                     client.topics.extend(t for t in topics if t not in client.topics)
 
 
+_CLIENT_TARGETS = frozenset(CLIENT_CLASSES) | frozenset(PARTIALS)
+
+
 def _maybe_client(
     index: ProjectIndex, m: Module, fn: Function | None, node: ast.Call, target: str | None
 ) -> None:
-    if target not in CLIENT_CLASSES and target not in PARTIALS:
+    if target not in _CLIENT_TARGETS:
         return  # the common case, answered first
     args: list[ast.expr] = list(node.args)
     if target in PARTIALS and args:
