@@ -222,11 +222,10 @@ class LayerViolation(Rule):
                 continue
             typed, looks = _session_names(fn)
             calls: list[tuple[int, str]] = []
-            for node in own_nodes(fn.node):
+            for call in fn.calls:  # the calls of its own body, in source order
+                node = call.node
                 if not (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name)
+                    isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
                 ):
                     continue
                 receiver, method = node.func.value.id, node.func.attr
