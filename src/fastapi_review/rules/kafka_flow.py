@@ -762,11 +762,13 @@ def _all_call_sites(
     by_fn: dict[int, list[_CallSite]] = {}
     by_name: dict[str, list[_CallSite]] = {}
     seq = 0
+    names = ix.callable_names()  # a target ending otherwise is no project function
     for m in ix.source_modules:
         for g in m.functions:
             for c in g.calls:
                 seq += 1
-                hit = ix.function(c.target) if c.target else None
+                target = c.target
+                hit = ix.function(target) if target and target.rpartition(".")[2] in names else None
                 if hit is not None:
                     by_fn.setdefault(id(hit), []).append((seq, g, c.node))
                     continue
