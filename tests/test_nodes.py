@@ -28,7 +28,7 @@ from fastapi_review.index.nodes import (
     span_of,
     walk,
 )
-from fastapi_review.index.symbols import Module
+from fastapi_review.index.symbols import Module, dotted
 from tests.test_properties import packages
 
 SINGLETONS = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
@@ -269,9 +269,28 @@ def test_call_graph_own_statements_equal_the_scope_walk(tmp_path: Path) -> None:
     """`CallGraph.own_nodes` answers statement kinds from the list the scanner keeps per
     function: the same nodes, in the same order, as the walk of the function's own body."""
     (tmp_path / "app.py").write_text(SOURCE)
+    (tmp_path / "calls.py").write_text(
+        textwrap.dedent(
+            """
+            def plain(items):
+                def inner():
+                    return skipped()
+                class Local:
+                    value = skipped_too()
+                total = first(second(items))
+                for item in third(items):
+                    fourth(item)
+                return total
+
+            def with_lambda(items):
+                return sorted(items, key=lambda i: only_in_lambda(i))
+            """
+        )
+    )
     index = build_index(tmp_path)
     graph = call_graph(index)
     kinds: list[object] = [
+        ast.Call,
         ast.Return,
         (ast.Return, ast.Assign),
         ast.Assign | ast.AnnAssign | ast.AugAssign,
@@ -291,7 +310,12 @@ def test_call_graph_own_statements_equal_the_scope_walk(tmp_path: Path) -> None:
             seen.update(type(n) for n in expected)
     # the source holds each kind at least once, and none of the nested ones leaks out
     assert {ast.Return, ast.Assign, ast.AugAssign, ast.Expr, ast.ExceptHandler} <= seen
-    outer = next(fn for fn in functions if fn.qualname == "read_item")
+    by_name = {fn.qualname: fn for fn in functions}
+    called = [dotted(n.func) for n in graph.own_nodes(by_name["plain"], ast.Call)]
+    assert called == ["first", "second", "third", "fourth"]
+    called = [dotted(n.func) for n in graph.own_nodes(by_name["with_lambda"], ast.Call)]
+    assert called == ["sorted"]  # not the call inside the lambda
+    outer = by_name["read_item"]
     assert [n.lineno for n in graph.own_nodes(outer, ast.Return)] == [30, 33, 35, 41]
 
 

@@ -24,7 +24,7 @@ from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.nodes import concrete_kinds, scope_walk, walk
+from fastapi_review.index.nodes import concrete_kinds, count, scope_walk, walk
 from fastapi_review.index.symbols import (
     OWN_STATEMENTS,
     Call,
@@ -156,6 +156,10 @@ class CallGraph:
             wanted = concrete_kinds(kind)
             if wanted <= _OWN_STATEMENTS:  # kept by the scanner: a filter of a short list
                 return [n for n in fn.statements if type(n) in wanted]
+            if wanted == _CALLS and not count(fn.node, ast.Lambda):
+                # the scanner's calls: its body's, outside nested defs and classes (it does
+                # enter lambdas, which are not here)
+                return [c.node for c in fn.calls]
             return scope_walk(fn.node.body, kind, keep_scopes=False)
         key = id(fn.node)
         got = self._nodes.get(key)
@@ -794,6 +798,7 @@ def _is_self_attr(expr: ast.expr) -> bool:
 
 _ASSIGNS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 _OWN_STATEMENTS = concrete_kinds(OWN_STATEMENTS)
+_CALLS = concrete_kinds(ast.Call)
 
 
 def _assigned_call(nodes: Iterable[ast.AST], name: str) -> ast.Call | None:
