@@ -429,7 +429,7 @@ class LazyLoadOnAsyncResult(Rule):
         index = ctx.index
         by_node = {id(c.node): c for c in fn.calls}
         bound: dict[str, tuple[_Loaded, int, str]] = {}
-        for sub in graph.own_nodes(fn):
+        for sub in graph.own_nodes(fn, ast.Assign):
             if not (
                 isinstance(sub, ast.Assign)
                 and len(sub.targets) == 1
