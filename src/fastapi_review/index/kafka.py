@@ -76,6 +76,11 @@ def _kw(call: ast.Call, name: str) -> ast.expr | None:
 def collect(index: ProjectIndex) -> None:
 
     for m in index.source_modules:
+        if not (index.mentions(m, "kafka", "producer", ".subscribe") or "kafka" in m.name.lower()):
+            # a client's class resolves to a name with "kafka" in it, spelled in the
+            # module (an import) or in its own name (a vendored client); a send needs
+            # that or a receiver named "producer"/"kafka"; a subscription is spelled
+            continue
         resolver = index.resolver(m)
         seen: set[int] = set()
         subscribes: list[ast.Call] = []
