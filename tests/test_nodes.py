@@ -228,6 +228,29 @@ def test_module_nodes_and_nested_defs() -> None:
     assert [d.name for d in m.nested_defs(local)] == ["method"]
 
 
+def _callee_name(call: ast.Call) -> str | None:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+
+
+def _assert_calls_named_filter_the_walk(m: Module) -> None:
+    calls = [n for n in _preorder(m.tree) if isinstance(n, ast.Call)]
+    names = sorted({n for c in calls if (n := _callee_name(c)) is not None})
+    assert sorted(m.call_names()) == names
+    for wanted in [[], ["nothing_called_so"], *([n] for n in names), names, names[::2]]:
+        assert m.calls_named(wanted) == [c for c in calls if _callee_name(c) in wanted]
+
+
+def test_calls_named_are_the_calls_of_those_callee_names_in_source_order() -> None:
+    tree = _tree()
+    m = Module(path="app/x.py", name="app.x", tree=tree, lines=SOURCE.splitlines(), is_test=False)
+    assert m.calls_named(["to_thread", "print", "str"]) == [
+        c for c in walk(tree, ast.Call) if _callee_name(c) in {"to_thread", "print", "str"}
+    ]
+    assert [c.lineno for c in m.calls_named(["print", "timeout"])] == [28, 38]
+    _assert_calls_named_filter_the_walk(m)
+
+
 @settings(
     max_examples=60,
     database=None,
@@ -243,6 +266,7 @@ def test_generated_code_walks_like_the_reference(sources: list[str]) -> None:
             continue
         flatten(tree)
         assert walk(tree) == list(_preorder(tree))
+        _assert_calls_named_filter_the_walk(Module("m.py", "m", tree, [], is_test=False))
         for node in _inner_nodes(tree):
             assert walk(node, ast.Call) == [n for n in _preorder(node) if isinstance(n, ast.Call)]
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

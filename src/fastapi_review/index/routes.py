@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.nodes import walk
 from fastapi_review.index.symbols import Function, Module, dotted, unparse
 
 if TYPE_CHECKING:
@@ -347,7 +346,7 @@ def _exception_handlers(index: ProjectIndex) -> list[HandlerRegistration]:
                 ):
                     exc = dec.args[0] if dec.args else None
                     out.append(HandlerRegistration(m, dec.lineno, exc, fn, fn.fqname))
-        for call in walk(m.tree, ast.Call):
+        for call in m.calls_named(("add_exception_handler",)):
             func = call.func
             if not (
                 isinstance(func, ast.Attribute)

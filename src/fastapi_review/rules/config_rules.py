@@ -265,7 +265,7 @@ class NotEnvBased(Rule):
             constants = _module_constants(module)
             reported: set[int] = set()
             spelled = index.mentions(module, *_CLIENT_CALLS_LOW)
-            calls = walk(module.tree, ast.Call) if spelled else []
+            calls = module.calls_named(CLIENT_CALLS) if spelled else []
             for node in calls:
                 if not isinstance(node, ast.Call):
                     continue

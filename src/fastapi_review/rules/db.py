@@ -75,6 +75,14 @@ def _resolves_to(graph: CallGraph, m: Module, func: ast.expr, names: frozenset[s
     return got if got in names else None
 
 
+def _callee_names(m: Module, names: frozenset[str]) -> list[str]:
+    """The callee last names (`Module.calls_named`) of the calls in `m` that can resolve
+    to one of `names`: theirs, and a bare name imported under another name
+    (`from sqlalchemy import text as sql_text`); each call is still to be tested with
+    `_resolves_to`."""
+    return [*_last_parts(names), *(alias for alias, qn in m.imports.items() if qn in names)]
+
+
 _LAST_PARTS: dict[frozenset[str], frozenset[str]] = {}
 
 
@@ -185,9 +193,7 @@ class SyncDriverInAsyncApp(Rule):
         for m in index.source_modules:
             if _is_alembic(m) or not _may_name_sqlalchemy(index, m):
                 continue
-            for node in walk(m.tree, ast.Call):
-                if not isinstance(node, ast.Call):
-                    continue
+            for node in m.calls_named(_callee_names(m, _FACTORIES)):
                 target = _resolves_to(graph, m, node.func, _FACTORIES)
                 if target in ASYNC_ENGINE_FACTORIES and node.args:
                     url = index.string_value(m, node.args[0]) or ""
@@ -1284,9 +1290,7 @@ class EngineWithoutPoolSettings(Rule):
         for m in index.source_modules:
             if _is_alembic(m) or not _may_name_sqlalchemy(index, m):
                 continue
-            for node in walk(m.tree, ast.Call):
-                if not isinstance(node, ast.Call):
-                    continue
+            for node in m.calls_named(_callee_names(m, ENGINE_FACTORIES)):
                 if _resolves_to(graph, m, node.func, ENGINE_FACTORIES) is None:
                     continue
                 if any(k.arg is None or k.arg in POOL_KWARGS for k in node.keywords):
@@ -1574,7 +1578,8 @@ class SqlBuiltFromInput(Rule):
             if _is_alembic(m):
                 continue
             may_text = _may_name_sqlalchemy(index, m)
-            for node in walk(m.tree, ast.Call):
+            names = [*_EXEC_METHODS, *(_callee_names(m, _TEXT_FUNCS) if may_text else [])]
+            for node in m.calls_named(names):
                 if not isinstance(node, ast.Call) or not node.args:
                     continue
                 arg = node.args[0]

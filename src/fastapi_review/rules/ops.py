@@ -314,7 +314,7 @@ class PrintLogging(Rule):
             if any(q.split(".", 1)[0] in CLI_MODULES for q in module.imports.values()):
                 continue
             guarded = _main_guard_lines(module.tree)
-            for node in walk(module.tree, ast.Call):
+            for node in module.calls_named(("print",)):
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Name)
@@ -343,7 +343,7 @@ STRUCTURED_LOGGING = (
 
 def _log_calls(module: Module) -> Iterator[ast.Call]:
     """`logger.info(...)`, `log.error(...)`, `logging.warning(...)`, `self._logger.debug(...)`."""
-    for node in walk(module.tree, ast.Call):
+    for node in module.calls_named(LOG_LEVELS):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -421,7 +421,8 @@ def _json_shaped_format(modules: list[Module]) -> tuple[str, int] | None:
     """`basicConfig(format='{"level": "%(levelname)s", ...}')` or a `Formatter` built on such
     a string: JSON lines by intent, made by hand."""
     for m in modules:
-        for node in walk(m.tree, ast.Call):
+        formats = [n for n in m.call_names() if n == "basicConfig" or n.endswith("Formatter")]
+        for node in m.calls_named(formats):
             if not isinstance(node, ast.Call):
                 continue
             last = _last_name(node.func)  # cheap test first: few calls are either

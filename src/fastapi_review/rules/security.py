@@ -444,7 +444,7 @@ class InsecureConfig(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for module in ctx.index.source_modules_where("SEC002", _names_app_or_cors):
-            for node in walk(module.tree, ast.Call):
+            for node in module.calls_named(_APP_OR_CORS_CALLS):
                 if not isinstance(node, ast.Call):
                     continue
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]

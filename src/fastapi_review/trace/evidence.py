@@ -354,15 +354,18 @@ def http_header_uses(facts: Facts, header: str) -> tuple[list[Site], list[Site]]
     return reads, writes
 
 
+_BIND_METHODS = frozenset({"bind_contextvars", "bound_contextvars", "bind"})
+
+
 def log_context_bindings(facts: Facts) -> list[tuple[Site, set[str]]]:
     """`structlog.contextvars.bind_contextvars(x=...)` / `logger.bind(x=...)` and their keys."""
     out: list[tuple[Site, set[str]]] = []
     for m in facts.index.source_modules:
-        for node in walk(m.tree, ast.Call):
+        for node in m.calls_named(_BIND_METHODS):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr in {"bind_contextvars", "bound_contextvars", "bind"}
+                and node.func.attr in _BIND_METHODS
             ):
                 keys = {k.arg for k in node.keywords if k.arg}
                 if keys:

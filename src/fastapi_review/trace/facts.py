@@ -208,7 +208,7 @@ def read_attributes(facts: Facts) -> set[str]:
         out.update(n.attr for n in walk(m.tree, ast.Attribute) if isinstance(n.ctx, load))
         if not facts.index.mentions(m, "getattr"):
             continue
-        for node in walk(m.tree, ast.Call):
+        for node in m.calls_named(("getattr",)):
             if isinstance(node.func, ast.Name) and node.func.id == "getattr":
                 out.update(
                     a.value
