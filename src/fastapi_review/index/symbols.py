@@ -147,15 +147,13 @@ class Module:
         if table is None:
             table = self._calls_by_name = {}
             Name, Attribute = ast.Name, ast.Attribute
-            for node in self.flat.of_type(ast.Call, 0, len(self.flat.nodes)):
-                call = typing.cast(ast.Call, node)
+            for call in walk(self.tree, ast.Call):
                 func = call.func
-                kind = type(func)
                 key = (
-                    typing.cast(ast.Name, func).id
-                    if kind is Name
-                    else typing.cast(ast.Attribute, func).attr
-                    if kind is Attribute
+                    func.id
+                    if isinstance(func, Name)
+                    else func.attr
+                    if isinstance(func, Attribute)
                     else None
                 )
                 got = table.get(key)
@@ -381,7 +379,7 @@ class _FunctionScanner:
         self.fn = fn
         self.cls = cls
 
-    def scan(self, body_nodes: list[ast.AST]) -> None:
+    def scan(self, body_nodes: list[typing.Any]) -> None:
         """Scan `body_nodes`: the nodes of the scanned kinds in the function's body, not in
         a nested def or class, in source order (see `_scanned_by_function`)."""
         node = self.fn.node
@@ -399,7 +397,7 @@ class _FunctionScanner:
         for sub in body_nodes:
             kind = type(sub)
             if kind is Call_:
-                call = typing.cast(ast.Call, sub)
+                call: ast.Call = sub
                 _, pos, end = call.__dict__[SPAN_ATTR]  # a call has children (its callee)
                 if offload:
                     while offload and offload[-1][1] <= pos:
@@ -426,17 +424,17 @@ class _FunctionScanner:
                     offload.append((func_end, end))
                 continue
             if kind is Await_:
-                value = typing.cast(ast.Await, sub).value
+                value = sub.value
                 if type(value) is Call_:
                     awaited.add(id(value))
                 continue
             statements.append(sub)
             if kind is Assign_:
-                assign = typing.cast(ast.Assign, sub)
+                assign: ast.Assign = sub
                 for target_expr in assign.targets:
                     self._bind(target_expr, assign.value)
             elif kind is AnnAssign_:
-                ann_assign = typing.cast(ast.AnnAssign, sub)
+                ann_assign: ast.AnnAssign = sub
                 if isinstance(ann_assign.target, ast.Name):
                     ann = r.annotation_type(ann_assign.annotation)
                     if ann:
@@ -444,7 +442,7 @@ class _FunctionScanner:
                     elif ann_assign.value is not None:
                         self._bind(ann_assign.target, ann_assign.value)
             elif kind is With_ or kind is AsyncWith_:
-                for item in typing.cast(ast.With | ast.AsyncWith, sub).items:
+                for item in sub.items:
                     if item.optional_vars is not None:
                         self._bind(item.optional_vars, item.context_expr)
 

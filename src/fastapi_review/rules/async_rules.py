@@ -808,6 +808,8 @@ class FireAndForgetTask(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         graph = call_graph(ctx.index)
         for m in ctx.index.source_modules:
+            if not ctx.index.mentions(m, "create_task", "ensure_future"):
+                continue  # a spawn's name is spelled in the module (its call or its import)
             for fn in m.functions:
                 if not any(_is_task_spawn(c) for c in fn.calls):
                     continue

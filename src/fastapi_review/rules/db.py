@@ -433,7 +433,7 @@ class LazyLoadOnAsyncResult(Rule):
         fn: Function,
     ) -> Iterator[Finding]:
         index = ctx.index
-        by_node = {id(c.node): c for c in fn.calls}
+        by_node: dict[int, Call] | None = None  # made at the first `x = await call(...)`
         bound: dict[str, tuple[_Loaded, int, str]] = {}
         for sub in graph.own_nodes(fn, ast.Assign):
             if not (
@@ -445,6 +445,8 @@ class LazyLoadOnAsyncResult(Rule):
             ):
                 continue
             var = sub.targets[0].id
+            if by_node is None:
+                by_node = {id(c.node): c for c in fn.calls}
             call = by_node.get(id(sub.value.value))
             if call is None:
                 continue

@@ -763,18 +763,30 @@ def _all_call_sites(
     by_name: dict[str, list[_CallSite]] = {}
     seq = 0
     names = ix.callable_names()  # a target ending otherwise is no project function
+    Name, Attribute = ast.Name, ast.Attribute
     for m in ix.source_modules:
         for g in m.functions:
             for c in g.calls:
                 seq += 1
                 target = c.target
+                node = c.node
                 hit = ix.function(target) if target and target.rpartition(".")[2] in names else None
                 if hit is not None:
-                    by_fn.setdefault(id(hit), []).append((seq, g, c.node))
+                    by_fn.setdefault(id(hit), []).append((seq, g, node))
                     continue
-                name = func_name(c.node)
-                if name and (isinstance(c.node.func, ast.Attribute) or c.text == name):
-                    by_name.setdefault(name, []).append((seq, g, c.node))
+                func = node.func  # `func_name`, and whether a bare name is the callee's text
+                if isinstance(func, Attribute):
+                    name = func.attr
+                elif isinstance(func, Name) and c.text == func.id:
+                    name = func.id
+                else:
+                    continue
+                if name:
+                    got = by_name.get(name)
+                    if got is None:
+                        by_name[name] = [(seq, g, node)]
+                    else:
+                        got.append((seq, g, node))
     return by_fn, by_name
 
 
