@@ -259,6 +259,18 @@ class CallGraph:
         value = self._subscript_assigns(m).get(attr)
         return (m, value) if value is not None else None
 
+    def _alias_names(self) -> set[str]:
+        """Every name a module assigns a subscript at its top level (`X = Annotated[...]`),
+        made once: a name not imported there is such an alias only if it is one of them
+        (`_find_alias` reads it from the module's own assignments)."""
+        got = self.memo.get("alias_names")
+        if not isinstance(got, set):
+            names: set[str] = set()
+            for m in self.index.modules.values():
+                names.update(self._subscript_assigns(m))
+            got = self.memo["alias_names"] = names
+        return got
+
     def _subscript_assigns(self, m: Module) -> dict[str, ast.expr]:
         """Module-level names first assigned a subscript (`X = Annotated[...]`), once per
         module: the first such assignment of each name."""
@@ -423,6 +435,7 @@ class CallGraph:
             and module is not None
             and head not in self.index.by_name
             and head not in module.imports
+            and (head in self._alias_names() or self.index.by_name.get(module.name) is not module)
             and self._alias_node(module, head) is not None
         ):
             # a module-level alias used as a type: `ServiceDep = Annotated[Service, ...]`

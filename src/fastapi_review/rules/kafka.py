@@ -506,7 +506,10 @@ def _referenced(ix: ProjectIndex, fn: Function) -> bool:
     """Is a function called or handed over anywhere (lifespan callback, create_task, ...)?"""
     if fn.node.decorator_list:
         return True
+    low = fn.name.lower()
     for m in ix.source_modules:
+        if low not in ix.lower_text(m):
+            continue  # a reference spells the name
         for node in walk(m.tree):
             if node is fn.node:
                 continue
