@@ -15,20 +15,19 @@ from fastapi_review.config import Config
 LAYER_ORDER = ("kafka", "repository", "service", "router", "schemas", "models", "core")
 
 
-def _match(path: str, pattern: str) -> bool:
-    return _pattern(pattern).match(path) is not None
+_patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
-_patterns: dict[str, re.Pattern[str]] = {}
-
-
-def _pattern(glob: str) -> re.Pattern[str]:
-    """One regular expression for a glob as `fnmatch` reads it; "**/x/**" also matches
-    "x/..." at the root, and "**/x.py" a root "x.py"."""
-    got = _patterns.get(glob)
+def _pattern(globs: list[str]) -> re.Pattern[str]:
+    """One regular expression for globs as `fnmatch` reads them (any of them matches);
+    "**/x/**" also matches "x/..." at the root, and "**/x.py" a root "x.py"."""
+    key = tuple(globs)
+    got = _patterns.get(key)
     if got is None:
-        globs = [glob, glob[3:]] if glob.startswith("**/") else [glob]
-        got = _patterns[glob] = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs))
+        every = [
+            g for glob in globs for g in ([glob, glob[3:]] if glob.startswith("**/") else [glob])
+        ]
+        got = _patterns[key] = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in every))
     return got
 
 
@@ -55,6 +54,7 @@ def _layer_of(path: str, config: Config) -> str | None:
         n for n in config.layers if n not in LAYER_ORDER
     ]
     for name in names:
-        if any(_match(path, p) for p in config.layers[name]):
+        globs = config.layers[name]
+        if globs and _pattern(globs).match(path) is not None:
             return name
     return None

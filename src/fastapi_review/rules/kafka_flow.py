@@ -763,6 +763,7 @@ def _all_call_sites(
     by_name: dict[str, list[_CallSite]] = {}
     seq = 0
     names = ix.callable_names()  # a target ending otherwise is no project function
+    hits: dict[str | None, Function | None] = {None: None}  # by target: many calls share one
     Name, Attribute = ast.Name, ast.Attribute
     for m in ix.source_modules:
         for g in m.functions:
@@ -770,7 +771,14 @@ def _all_call_sites(
                 seq += 1
                 target = c.target
                 node = c.node
-                hit = ix.function(target) if target and target.rpartition(".")[2] in names else None
+                if target in hits:
+                    hit = hits[target]
+                else:
+                    hit = hits[target] = (
+                        ix.function(target)
+                        if target and target.rpartition(".")[2] in names
+                        else None
+                    )
                 if hit is not None:
                     by_fn.setdefault(id(hit), []).append((seq, g, node))
                     continue
