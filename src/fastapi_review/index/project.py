@@ -59,6 +59,12 @@ class ProjectIndex:
     errors: list[str] = field(default_factory=list)
     # structures derived from the index on first use (call graph, ...), kept with it
     memo: dict[str, object] = field(default_factory=dict)
+    # the ones asked for most, by module path (`resolver`, `lower_text`)
+    _resolvers: dict[str, Resolver] = field(default_factory=dict, repr=False, compare=False)
+    _lower_texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _lookup_memo: tuple[int, int, int, dict[str, Function | ClassInfo | None], set[str]] | None = (
+        field(default=None, repr=False, compare=False)
+    )
 
     # --- lookups -----------------------------------------------------------------
     @property
@@ -78,22 +84,18 @@ class ProjectIndex:
 
     def resolver(self, m: Module) -> Resolver:
         """The name resolver of a module (made once: its top-level names are read once)."""
-        resolvers = self.memo.setdefault("index.resolvers", {})
-        assert isinstance(resolvers, dict)
-        got = resolvers.get(m.path)
+        got = self._resolvers.get(m.path)
         if got is None or got.module is not m:
-            got = resolvers[m.path] = Resolver(m, self.classes)
-        return typing.cast(Resolver, got)
+            got = self._resolvers[m.path] = Resolver(m, self.classes)
+        return got
 
     def lower_text(self, m: Module) -> str:
         """The module's text in lower case, made once: a cheap first test (`"x" in text`)
         before walking a module's nodes, and for lower-case pattern searches."""
-        texts = self.memo.setdefault("index.lower_text", {})
-        assert isinstance(texts, dict)
-        got = texts.get(m.path)
+        got = self._lower_texts.get(m.path)
         if got is None:
-            got = texts[m.path] = "\n".join(m.lines).lower()
-        return typing.cast(str, got)
+            got = self._lower_texts[m.path] = "\n".join(m.lines).lower()
+        return got
 
     def mentions(self, m: Module, *words: str) -> bool:
         """Whether the module's lower-case text contains one of `words` (lower case): a
@@ -147,15 +149,25 @@ class ProjectIndex:
 
     def _lookups(self) -> tuple[dict[str, Function | ClassInfo | None], set[str]]:
         """Kept answers of `lookup` and the callable names, made again when the index grew."""
-        size = (len(self.modules), len(self.functions), len(self.classes))
-        memo = self.memo.get("index.lookup")
-        if not isinstance(memo, tuple) or memo[0] != size:
+        memo = self._lookup_memo
+        if (
+            memo is None
+            or memo[0] != len(self.modules)
+            or memo[1] != len(self.functions)
+            or memo[2] != len(self.classes)
+        ):
             names = {f.name for f in self.functions.values()}
             names.update(c.name for c in self.classes.values())
             for m in self.modules.values():
                 names.update(m.imports)
-            memo = self.memo["index.lookup"] = (size, {}, names)
-        return memo[1], memo[2]
+            memo = self._lookup_memo = (
+                len(self.modules),
+                len(self.functions),
+                len(self.classes),
+                {},
+                names,
+            )
+        return memo[3], memo[4]
 
     def _follow(self, qname: str, depth: int) -> Function | ClassInfo | None:
         """`lookup` past the direct hit: re-exports, re-exported classes, base classes."""
