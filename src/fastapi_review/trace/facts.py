@@ -158,8 +158,12 @@ def build_facts(index: ProjectIndex) -> Facts:
         path = m.path
         for node in walk(m.tree, ast.Constant):
             text = node.value
-            if isinstance(text, str) and len(text) < 200:
-                strings.setdefault(text, []).append((path, node.lineno))
+            if type(text) is str and len(text) < 200:
+                sites = strings.get(text)
+                if sites is None:
+                    strings[text] = [(path, node.lineno)]
+                else:
+                    sites.append((path, node.lineno))
         if "/versions/" in f"/{m.path}" or m.path.startswith(("migrations/", "alembic/")):
             facts.migrations[m.path] = "\n".join(m.lines)
     for s in index.settings.values():

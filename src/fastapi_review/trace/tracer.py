@@ -264,9 +264,22 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
-def _endpoint_words(req: Requirement) -> tuple[set[str], str] | None:
-    method = str(req.details.get("method", ""))
-    path = str(req.details.get("path", ""))
+_ENDPOINT_WORDS: dict[tuple[str, str], tuple[frozenset[str], str] | None] = {}
+
+
+def _endpoint_words(req: Requirement) -> tuple[frozenset[str], str] | None:
+    """The action words and the resource an endpoint's method and path name (kept per
+    method and path: every prose requirement is matched against every endpoint)."""
+    key = (str(req.details.get("method", "")), str(req.details.get("path", "")))
+    if key not in _ENDPOINT_WORDS:
+        if len(_ENDPOINT_WORDS) > 100_000:
+            _ENDPOINT_WORDS.clear()
+        got = _words_of_endpoint(*key)
+        _ENDPOINT_WORDS[key] = (frozenset(got[0]), got[1]) if got is not None else None
+    return _ENDPOINT_WORDS[key]
+
+
+def _words_of_endpoint(method: str, path: str) -> tuple[set[str], str] | None:
     segs = [s for s in path.strip("/").split("/") if s]
     literal = [s for s in segs if not s.startswith("{") and not re.fullmatch(r"(api|v\d+)", s)]
     if not literal or literal[0] in {"health", "healthz", "metrics"}:
@@ -320,27 +333,33 @@ def _links(req: Requirement, requirements: list[Requirement]) -> list[Requiremen
     }
     words -= adjectives - verb_use
     linked: list[Requirement] = []
+    # what the text says is the same for every endpoint: worked out once
+    mentioned: dict[str, list[str]] = {}  # by method: the paths the text names with it
+    names_an_endpoint = re.search(r"\b(GET|POST|PUT|PATCH|DELETE)\s+/", text) is not None
     for other in requirements:
         if other is req:
             continue
         if other.kind == "endpoint":
             path = str(other.details.get("path", ""))
             method = str(other.details.get("method", ""))
-            norm = re.sub(r"\{[^}]*\}", "{}", path.lower())
-            mentions = [
-                re.sub(r"\{[^}]*\}|…|\?.*", "{}", m.lower()).rstrip("/")
-                for m in re.findall(rf"\b{method}\s+(/\S+)", text)
-            ]
-            if any(m.split("?")[0].replace("{}", "") and _same_path(m, norm) for m in mentions):
-                linked.append(other)
-                continue
+            mentions = mentioned.get(method)
+            if mentions is None:
+                mentions = mentioned[method] = [
+                    re.sub(r"\{[^}]*\}|…|\?.*", "{}", m.lower()).rstrip("/")
+                    for m in re.findall(rf"\b{method}\s+(/\S+)", text)
+                ]
+            if mentions:
+                norm = re.sub(r"\{[^}]*\}", "{}", path.lower())
+                if any(m.split("?")[0].replace("{}", "") and _same_path(m, norm) for m in mentions):
+                    linked.append(other)
+                    continue
             ew = _endpoint_words(other)
-            if ew is not None and not re.search(r"\b(GET|POST|PUT|PATCH|DELETE)\s+/", text):
+            if ew is not None and not names_an_endpoint:
                 actions, resource = ew
                 is_action = (
                     len(actions) <= 3
                     and str(other.details.get("method")) == "POST"
-                    and not actions & {_stem(w) for w in _ACTIONS["create"]}
+                    and not actions & verbs
                 )
                 hit = actions <= words if is_action else bool(actions & words)
                 if resource in words and hit:
