@@ -31,8 +31,6 @@ CLIENT_CALLS = {
     "connect",
     "create_pool",
 }
-# a call named one of these spells the name in the module's text
-_CLIENT_CALLS_LOW = sorted({name.lower() for name in CLIENT_CALLS})
 CONNECTION_KEYWORDS = {"bootstrap_servers", "url", "base_url", "dsn", "host", "hosts", "uri"}
 URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
 HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d{2,5}(,[A-Za-z0-9.-]+:\d{2,5})*$")
@@ -264,9 +262,7 @@ class NotEnvBased(Rule):
                     )
             constants = _module_constants(module)
             reported: set[int] = set()
-            spelled = index.mentions(module, *_CLIENT_CALLS_LOW)
-            calls = module.calls_named(CLIENT_CALLS) if spelled else []
-            for node in calls:
+            for node in module.calls_named(CLIENT_CALLS):
                 if not isinstance(node, ast.Call):
                     continue
                 name = (dotted(node.func) or "").rsplit(".", 1)[-1]

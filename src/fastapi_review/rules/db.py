@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -46,6 +47,10 @@ ENGINE_FACTORIES = SYNC_ENGINE_FACTORIES | ASYNC_ENGINE_FACTORIES
 _FACTORIES = ENGINE_FACTORIES | SYNC_SESSION_FACTORIES
 POOL_KWARGS = {"pool_size", "max_overflow", "pool_pre_ping", "poolclass", "pool_recycle"}
 SYNC_DRIVERS = re.compile(r"^\s*[a-z]+\+(psycopg2|pymysql|mysqldb|pg8000|cx_oracle|pyodbc)\b")
+
+
+_COMMIT = frozenset({"commit"})
+_GET = frozenset({"get"})
 
 
 def _session_call(graph: CallGraph, fn: Function, call: Call, methods: frozenset[str]) -> bool:
@@ -290,7 +295,7 @@ def _loaders(index: ProjectIndex, graph: CallGraph) -> dict[str, _Loaded]:
                 continue
             model = returned[0]
             queried = model in _selected_models(index, graph, m, fn) or any(
-                _session_call(graph, fn, c, frozenset({"get"}))
+                _session_call(graph, fn, c, _GET)
                 and c.node.args
                 and _orm_by_expr(index, graph, m, c.node.args[0]) is model
                 for c in fn.calls
@@ -455,7 +460,7 @@ class LazyLoadOnAsyncResult(Rule):
                 bound[var] = (loaders[callee.fqname], sub.lineno, callee.qualname)
                 continue
             if (
-                _session_call(graph, fn, call, frozenset({"get"}))
+                _session_call(graph, fn, call, _GET)
                 and call.node.args
                 and not any(k.arg == "options" for k in call.node.keywords)
             ):
@@ -1108,10 +1113,19 @@ def _helper_commit(graph: CallGraph, fn: Function, call: Call) -> tuple[str, int
     target = graph.resolve_call(fn, call)
     if target is None or target is fn or not target.is_async:
         return None
-    for inner in target.calls:
-        if inner.awaited and _session_call(graph, target, inner, frozenset({"commit"})):
-            return (target.path, inner.line)
-    return None
+    known = graph.memo.setdefault("db.helper_commit", {})
+    assert isinstance(known, dict)
+    key = id(target.node)
+    if key not in known:  # the same for every caller
+        known[key] = next(
+            (
+                (target.path, inner.line)
+                for inner in target.calls
+                if inner.awaited and _session_call(graph, target, inner, _COMMIT)
+            ),
+            None,
+        )
+    return typing.cast(tuple[str, int] | None, known[key])
 
 
 class CommitThenPublish(Rule):
@@ -1206,9 +1220,7 @@ class CommitThenPublish(Rule):
         for m in index.source_modules:
             for fn in m.functions:
                 commits = [
-                    c
-                    for c in fn.calls
-                    if c.awaited and _session_call(graph, fn, c, frozenset({"commit"}))
+                    c for c in fn.calls if c.awaited and _session_call(graph, fn, c, _COMMIT)
                 ]
                 # a helper (typically a repository function) that commits inside, called here
                 helpers = [
