@@ -287,6 +287,8 @@ class LeaksInternals(Rule):
         facing = _http_facing(index)
         registered = _registered_exception_types(index)
         for module in index.source_modules:
+            # a traceback call resolves to a name its module spells (the call or the import)
+            traceback = index.mentions(module, "format_", "print_exc")
             for fn in module.functions:
                 names = self._exception_names(index, module, fn)
                 causes: set[str] = set()
@@ -296,7 +298,7 @@ class LeaksInternals(Rule):
                     # for clients, whatever the parameter's annotation says; their cause is not
                     causes = names
                     names = set()
-                if not names and not causes and not _calls_traceback(fn):
+                if not names and not causes and not (traceback and _calls_traceback(fn)):
                     continue
                 seen: set[int] = set()
                 for sink in self._sinks(fn, fn.fqname in facing or _takes_request(fn)):

@@ -1042,6 +1042,8 @@ def _partial_consumers(ix: ProjectIndex) -> Iterator[KafkaClient]:
     """Consumers built through `functools.partial(ConsumerClass, ...)` (run later, e.g. in
     an executor), with the keys of `**helper()` option dicts the project's helper returns."""
     for m in ix.source_modules:
+        if not ix.mentions(m, "partial"):
+            continue  # a call resolving to `...partial` spells it (or its import does)
         for fn in m.functions:
             for c in fn.calls:
                 node = c.node

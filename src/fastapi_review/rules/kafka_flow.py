@@ -331,10 +331,16 @@ def _consume_loops(ix: ProjectIndex) -> list[ConsumeLoop]:
     ):
         return []
     out: list[ConsumeLoop] = []
+    graph = call_graph(ix)
     for m in ix.source_modules:
         for fn in m.functions:
-            out.extend(_loops_of(ix, fn))
+            loops = graph.own_nodes(fn, _LOOPS)
+            if loops:
+                out.extend(_loops_of(ix, fn, loops))
     return out
+
+
+_LOOPS = (ast.For | ast.AsyncFor, ast.While)
 
 
 def _fetch_call(ix: ProjectIndex, fn: Function, node: ast.AST) -> ast.Call | None:
@@ -349,9 +355,10 @@ def _target_names(t: ast.expr) -> set[str]:
     return names_in(t)
 
 
-def _loops_of(ix: ProjectIndex, fn: Function) -> list[ConsumeLoop]:
+def _loops_of(ix: ProjectIndex, fn: Function, loops: list[ast.AST]) -> list[ConsumeLoop]:
+    """The consume loops among `fn`'s own loops."""
     out: list[ConsumeLoop] = []
-    for node in call_graph(ix).own_nodes(fn, (ast.For | ast.AsyncFor, ast.While)):
+    for node in loops:
         if isinstance(node, ast.For | ast.AsyncFor):
             it = node.iter.value if isinstance(node.iter, ast.Await) else node.iter
             if consumer_like(ix, fn, it) or _fetch_call(ix, fn, it) is not None:
