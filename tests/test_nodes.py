@@ -28,7 +28,7 @@ from fastapi_review.index.nodes import (
     span_of,
     walk,
 )
-from fastapi_review.index.symbols import Module, dotted
+from fastapi_review.index.symbols import Module, dotted, unparse
 from tests.test_properties import packages
 
 SINGLETONS = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
@@ -241,6 +241,31 @@ def _assert_calls_named_filter_the_walk(m: Module) -> None:
         assert m.calls_named(wanted) == [c for c in calls if _callee_name(c) in wanted]
 
 
+def test_unparse_spells_every_expression_as_ast_unparse_does() -> None:
+    """`symbols.unparse` spells annotation shapes itself: the same text as `ast.unparse`,
+    for those shapes and for the ones it leaves to `ast.unparse`."""
+    tree = ast.parse(
+        textwrap.dedent(
+            """
+            a: dict[str, list[int | None]] = {}
+            b: Callable[[int, str], Awaitable[None]] | None
+            c: typing.Optional[mod.Cls] = None
+            d: X[a,] | Y[()] | (P | Q) | R
+            e: Annotated[int, Depends(get_x)] = f(x)[1:2]
+            g: "Forward" = h().attr
+            i: tuple[int, ...] = (1, 2)
+            j: Literal["a", 'b'] = -1
+            """
+        )
+    )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.expr):
+            assert unparse(node) == ast.unparse(node)
+    second = tree.body[1]
+    assert isinstance(second, ast.AnnAssign)
+    assert unparse(second.annotation) == "Callable[[int, str], Awaitable[None]] | None"
+
+
 def test_calls_named_are_the_calls_of_those_callee_names_in_source_order() -> None:
     tree = _tree()
     m = Module(path="app/x.py", name="app.x", tree=tree, lines=SOURCE.splitlines(), is_test=False)
@@ -267,6 +292,8 @@ def test_generated_code_walks_like_the_reference(sources: list[str]) -> None:
         flatten(tree)
         assert walk(tree) == list(_preorder(tree))
         _assert_calls_named_filter_the_walk(Module("m.py", "m", tree, [], is_test=False))
+        for expr in walk(tree, ast.expr):
+            assert unparse(expr) == ast.unparse(expr)
         for node in _inner_nodes(tree):
             assert walk(node, ast.Call) == [n for n in _preorder(node) if isinstance(n, ast.Call)]
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

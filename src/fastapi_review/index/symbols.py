@@ -243,14 +243,53 @@ _UNKNOWN = object()
 
 def unparse(node: ast.AST) -> str:
     """`ast.unparse(node)`, kept on the node (several rules spell the same annotation or
-    default); a name chain `a.b.c` is spelled at once."""
+    default); the shapes of type annotations are spelled at once (`_type_text`)."""
     text = node.__dict__.get("_fr_text")
     if text is None:
-        text = dotted(node) if isinstance(node, ast.Name | ast.Attribute) else None
+        text = _type_text(node)
         if text is None:
             text = ast.unparse(node)
         node.__dict__["_fr_text"] = text
     return typing.cast(str, text)
+
+
+def _type_text(node: ast.AST) -> str | None:
+    """`ast.unparse`'s text of a name chain, `None`, a subscript of a name chain
+    (`dict[str, X]`, `Callable[[int], str]`) or a union `X | None` made of those; None for
+    any other shape (left to `ast.unparse`)."""
+    if isinstance(node, ast.Name | ast.Attribute):
+        return dotted(node)
+    if isinstance(node, ast.Constant):
+        return "None" if node.value is None else None
+    if isinstance(node, ast.Subscript):
+        if not isinstance(node.value, ast.Name | ast.Attribute):
+            return None
+        index = node.slice
+        if isinstance(index, ast.Tuple):
+            if len(index.elts) < 2:
+                return None  # `X[()]`, `X[a,]`
+            return _joined(dotted(node.value), index.elts, "[", "]")
+        return _joined(dotted(node.value), [index], "[", "]")
+    if isinstance(node, ast.List):
+        return _joined("", node.elts, "[", "]")
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        if isinstance(node.right, ast.BinOp):
+            return None  # `a | (b | c)`: parentheses
+        left, right = _type_text(node.left), _type_text(node.right)
+        return None if left is None or right is None else f"{left} | {right}"
+    return None
+
+
+def _joined(head: str | None, items: list[ast.expr], opening: str, closing: str) -> str | None:
+    if head is None:
+        return None
+    parts: list[str] = []
+    for item in items:
+        text = _type_text(item)
+        if text is None:
+            return None
+        parts.append(text)
+    return f"{head}{opening}{', '.join(parts)}{closing}"
 
 
 def strip_annotation(ann: ast.expr | None) -> ast.expr | None:
