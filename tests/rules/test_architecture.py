@@ -172,3 +172,64 @@ def test_route_module_under_a_services_folder_is_a_router() -> None:
     )
     files = {"services/catalog/app/api/routes/items.py": routes}
     assert run_example(LayerViolation, files) == []
+
+
+def test_complexity_bound_is_the_whole_subtree_score() -> None:
+    """The bound read by bisection is the score of every branch, boolean operation and
+    comprehension under the function, nested functions included: at least its complexity,
+    exactly the sum over those nodes."""
+    import ast
+    import textwrap
+
+    from fastapi_review.index.nodes import flatten, walk
+    from fastapi_review.index.symbols import Module
+    from fastapi_review.rules.architecture import _ComplexityBound
+
+    src = textwrap.dedent(
+        """
+        x = [a for a in range(3) if a if a > 1]
+
+        def outer(v):
+            def inner(w):
+                return w if w and v or not w else None
+            while v:
+                try:
+                    v = [i for i in v if i]
+                except ValueError:
+                    assert v, "no"
+            match v:
+                case 1:
+                    pass
+                case _:
+                    pass
+            return inner
+
+        async def plain():
+            return 1
+        """
+    )
+    tree = ast.parse(src)
+    flatten(tree)
+    bound = _ComplexityBound(Module("m.py", "m", tree, src.splitlines(), is_test=False))
+    fns = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    for fn in fns:
+        by_walk = 1
+        for node in walk(fn):
+            if isinstance(node, ast.BoolOp):
+                by_walk += len(node.values) - 1
+            elif isinstance(node, ast.comprehension):
+                by_walk += 1 + len(node.ifs)
+            elif isinstance(
+                node,
+                ast.If
+                | ast.For
+                | ast.AsyncFor
+                | ast.While
+                | ast.IfExp
+                | ast.ExceptHandler
+                | ast.match_case
+                | ast.Assert,
+            ):
+                by_walk += 1
+        assert bound.of(fn) == by_walk >= complexity(fn)
+    assert [bound.of(fn) for fn in fns] == [11, 1, 4]  # outer, plain, inner

@@ -258,6 +258,12 @@ def parent_of(node: ast.AST) -> ast.AST | None:
     return None
 
 
+def span_start(node: ast.AST) -> int:
+    """Where `node` lies in its tree's flat list (a node with children, or a statement):
+    the key of source order."""
+    return typing.cast(int, node.__dict__[SPAN_ATTR][1])
+
+
 def span_of(node: ast.AST) -> tuple[int, int]:
     """Where `node` and its subtree lie in its tree's flat list (`node` must have children)."""
     _, start, end = node.__dict__[SPAN_ATTR]

@@ -15,6 +15,7 @@ from fastapi_review.index.nodes import (
     flatten,
     has_span,
     span_of,
+    span_start,
     walk,
 )
 
@@ -136,7 +137,7 @@ class Module:
             return []
         if len(found) == 1:
             return list(found[0])
-        return sorted((c for calls in found for c in calls), key=_span_start)
+        return sorted((c for calls in found for c in calls), key=span_start)
 
     def call_names(self) -> list[str]:
         """The last names of the callees of the module's calls (see `calls_named`)."""
@@ -189,10 +190,6 @@ class Module:
     @property
     def package(self) -> str:
         return self.name if self.is_package else self.name.rpartition(".")[0]
-
-
-def _span_start(node: ast.AST) -> int:
-    return typing.cast(int, node.__dict__[SPAN_ATTR][1])
 
 
 def module_name(path: str) -> tuple[str, bool]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import ClassVar
 
 from fastapi_review.index.layers import layer_of
-from fastapi_review.index.nodes import count, walk
+from fastapi_review.index.nodes import span_of, span_start, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, Module, dotted, unparse
 from fastapi_review.models import Finding
@@ -286,17 +288,29 @@ _BRANCHES = (
 )
 
 
-def complexity_bound(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
-    """An upper bound of `complexity(fn)` from the node counts of its whole subtree
-    (nested functions included): one count per branch kind, and the few boolean
-    operations and comprehensions looked at."""
-    score = 1 + count(fn, *_BRANCHES)
-    for node in walk(fn, ast.BoolOp, ast.comprehension):
-        if isinstance(node, ast.BoolOp):
-            score += len(node.values) - 1
-        elif isinstance(node, ast.comprehension):
-            score += 1 + len(node.ifs)
-    return score
+class _ComplexityBound:
+    """An upper bound of `complexity(fn)` for the functions of one module: the score of
+    every node of the function's whole subtree (nested functions included), summed by
+    bisection over the module's scoring nodes, listed once in source order with a running
+    total of their scores."""
+
+    def __init__(self, module: Module) -> None:
+        scored: list[tuple[int, int]] = []  # (position, score) of every scoring node
+        for node in walk(module.tree, *_BRANCHES, ast.BoolOp, ast.comprehension):
+            if isinstance(node, ast.BoolOp):
+                score = len(node.values) - 1
+            elif isinstance(node, ast.comprehension):
+                score = 1 + len(node.ifs)
+            else:
+                score = 1
+            scored.append((span_start(node), score))
+        self.positions = [p for p, _ in scored]
+        self.totals = list(accumulate((s for _, s in scored), initial=0))
+
+    def of(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+        start, end = span_of(fn)
+        lo, hi = bisect_left(self.positions, start), bisect_left(self.positions, end)
+        return 1 + self.totals[hi] - self.totals[lo]
 
 
 def complexity(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
@@ -356,11 +370,13 @@ class Complexity(Rule):
         for module in ctx.index.source_modules:
             if is_migration(module):
                 continue
+            bound = _ComplexityBound(module) if module.functions else None
             for fn in module.functions:
                 node = fn.node
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 # within the limit by its upper bound: the exact value is not shown, not needed
-                bounded = complexity_bound(node) <= limits.max_complexity
+                assert bound is not None
+                bounded = bound.of(node) <= limits.max_complexity
                 score = 0 if bounded else complexity(node)
                 problems = []
                 if length > limits.max_function_lines:
