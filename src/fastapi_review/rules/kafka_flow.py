@@ -652,7 +652,10 @@ def library_of_send(ix: ProjectIndex, send: KafkaSend) -> str | None:
     recv_text = (dotted(recv) or "").lower() if recv is not None else ""
     if "producer" not in recv_text:
         return None
-    libs = {q.split(".")[0] for q in m.imports.values()} & set(KAFKA_LIBS)
+    libs = ix.once(
+        f"kafka_flow.libraries.{m.path}",
+        lambda: {q.split(".")[0] for q in m.imports.values()} & set(KAFKA_LIBS),
+    )
     project_libs = {k.library for k in ix.kafka_clients if k.role == "producer"}
     by_import = {
         "aiokafka": "aiokafka",

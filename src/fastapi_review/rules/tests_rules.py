@@ -515,16 +515,32 @@ def _is_project_class(index: ProjectIndex, name: str) -> bool:
 def _first_match(
     index: ProjectIndex, pattern: re.Pattern[str], paths: set[str]
 ) -> tuple[str, int] | None:
+    # the same pattern without IGNORECASE, for the lower-case text (several times faster):
+    # the patterns are written in lower case
+    low = _case_sensitive(pattern)
     for m in index.source_modules:
         if paths and m.path not in paths:
             continue
-        if not pattern.search(index.lower_text(m)):
+        if not low.search(index.lower_text(m)):
             continue  # no line has it, comments included (the patterns ignore case)
         for no, line in enumerate(m.lines, start=1):
             code = line.split("#", 1)[0]
             if pattern.search(code):
                 return m.path, no
     return None
+
+
+_LOWER_CASE: dict[str, re.Pattern[str]] = {}
+
+
+def _case_sensitive(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    got = _LOWER_CASE.get(pattern.pattern)
+    if got is None:
+        assert pattern.pattern == pattern.pattern.lower()
+        got = _LOWER_CASE[pattern.pattern] = re.compile(
+            pattern.pattern, pattern.flags & ~re.IGNORECASE
+        )
+    return got
 
 
 class UntestedErrorPath(Rule):
