@@ -171,7 +171,13 @@ class CallGraph:
     # --- building --------------------------------------------------------------
     def _build(self, fn: Function) -> None:
         seen: set[tuple[str, int]] = set()
+        resolved, names = self._call_fn, self._callable_names
         for call in fn.calls:
+            func = call.node.func
+            if isinstance(func, ast.Attribute) and func.attr not in names:
+                # `method_not_named`: no project function, class or re-export has that name
+                resolved[id(call.node)] = None
+                continue
             target = self.resolve_call(fn, call)
             if target is None or (target is fn and call.offloaded):
                 continue

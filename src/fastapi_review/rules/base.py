@@ -136,7 +136,7 @@ class Rule:
             line=line,
             message=message,
             evidence=evidence if evidence is not None else ctx.line_text(path, line),
-            fix=fix if fix is not None else " ".join(textwrap.dedent(self.fix).split()),
+            fix=fix if fix is not None else " ".join(self.fix.split()),  # (one line)
             chain=chain or [],
         )
 
