@@ -123,7 +123,8 @@ def source_key(
             parts.append(f"special\0{rel}\0{special.reason}")
             continue
         try:
-            data = (root / rel).read_bytes()
+            with open(os.path.join(root, rel), "rb") as fh:
+                data = fh.read()
         except OSError as exc:
             parts.append(f"unreadable\0{rel}\0{exc.strerror or exc}")
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import stat
 import typing
 from collections.abc import Callable
@@ -360,7 +361,7 @@ def _build_index(
             continue
         _add_module(index, src, tree)
     for m in index.modules.values():
-        collect_definitions(m, index.classes)
+        collect_definitions(m, index.classes, index.resolver(m))
         for fn in m.functions:
             index.functions[fn.fqname] = fn
     _read_extra_files(index)
@@ -380,7 +381,7 @@ def _build_index(
 def not_regular(root: Path, rel: str) -> SkippedFile | None:
     """A FIFO, socket or device named *.py: reading it could block forever, so skip it."""
     try:
-        mode = (root / rel).stat().st_mode
+        mode = os.stat(os.path.join(root, rel)).st_mode
     except OSError as exc:
         return SkippedFile(path=rel, reason=f"not readable: {exc.strerror or exc}")
     if stat.S_ISREG(mode):

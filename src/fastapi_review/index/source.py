@@ -66,6 +66,7 @@ def discover(
     found: list[str] = []
     skipped: list[SkippedFile] = []
     seen_dirs: set[tuple[int, int]] = set()
+    prefix = os.path.join(str(root), "")  # every path os.walk gives starts with it
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
         try:
             st = os.stat(dirpath)
@@ -81,7 +82,9 @@ def discover(
             if not name.endswith(".py"):
                 continue
             full = os.path.join(dirpath, name)
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            rel = (
+                full[len(prefix) :] if full.startswith(prefix) else os.path.relpath(full, root)
+            ).replace(os.sep, "/")
             if include and not _matches(rel, include):
                 continue
             if exclude and _matches(rel, exclude):
@@ -96,9 +99,12 @@ def discover(
 def read_source(root: Path, rel: str, data: bytes | None = None) -> SourceFile | SkippedFile:
     """Read one file as text, honouring PEP 263; binary or undecodable files are skipped.
     `data`: the file's bytes, already read."""
-    full = root / rel
     try:
-        size = full.stat().st_size if data is None else len(data)
+        if data is None:
+            full = root / rel
+            size = full.stat().st_size
+        else:
+            size = len(data)
         if size > MAX_FILE_BYTES:
             return SkippedFile(
                 path=rel, reason=f"file too large to analyse ({size // 1_000_000} MB)"

@@ -502,6 +502,7 @@ class Resolver:
             for n in module.tree.body
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         }
+        self._annotation_types: dict[int, str | None] = {}  # by id of the annotation node
 
     def name(self, ident: str) -> str:
         if ident in self.module.imports:
@@ -519,11 +520,15 @@ class Resolver:
         return f"{base}.{rest}" if rest else base
 
     def annotation_type(self, ann: ast.expr) -> str | None:
-        """Annotated[X, Depends(...)] -> X ; Optional[X] / X | None -> X ; "X" -> X."""
+        """Annotated[X, Depends(...)] -> X ; Optional[X] / X | None -> X ; "X" -> X (kept
+        per annotation: a method's parameters are read for its class and its body)."""
+        key = id(ann)
+        if key in self._annotation_types:
+            return self._annotation_types[key]
         bare = strip_annotation(ann)
-        if bare is None or isinstance(bare, ast.Subscript):
-            return None
-        return self.dotted(bare)
+        got = None if bare is None or isinstance(bare, ast.Subscript) else self.dotted(bare)
+        self._annotation_types[key] = got
+        return got
 
     def expr_type(self, value: ast.expr, fn: Function | None, cls: ClassInfo | None) -> str | None:
         """The type a value has when it is a constructor call or a known-typed name."""
@@ -576,9 +581,13 @@ class Resolver:
         return None
 
 
-def collect_definitions(module: Module, classes_by_name: dict[str, ClassInfo]) -> None:
-    """Functions (with calls) and classes of one module."""
-    resolver = Resolver(module, classes_by_name)
+def collect_definitions(
+    module: Module, classes_by_name: dict[str, ClassInfo], resolver: Resolver | None = None
+) -> None:
+    """Functions (with calls) and classes of one module (`resolver`: the module's own, if
+    made already)."""
+    if resolver is None:
+        resolver = Resolver(module, classes_by_name)
 
     def add_class(node: ast.ClassDef, prefix: str) -> None:
         bases = [resolver.dotted(b) or unparse(b) for b in node.bases]
