@@ -311,6 +311,8 @@ class PrintLogging(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for module in ctx.index.source_modules:
+            if not ctx.index.mentions(module, "print"):
+                continue  # the builtin is called by its name
             if any(q.split(".", 1)[0] in CLI_MODULES for q in module.imports.values()):
                 continue
             guarded = _main_guard_lines(module.tree)

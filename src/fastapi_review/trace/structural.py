@@ -363,8 +363,13 @@ def payload_model(facts: Facts, topic: str, fields: list[str]) -> PydanticModel 
     tw = _words(topic)
     best: tuple[float, PydanticModel | None] = (0.0, None)
     models, by_word = _models_by_word(facts)
-    # a model shares no word with the topic: its name_hit is 0, it cannot qualify
-    candidates = sorted({i for w in tw for i in by_word.get(w, ())})
+    # the words each model shares with the topic, counted through the models by word: a
+    # model whose name_hit is under one half cannot qualify
+    shared: dict[int, int] = {}
+    for w in tw:
+        for i in by_word.get(w, ()):
+            shared[i] = shared.get(i, 0) + 1
+    candidates = sorted(i for i, n in shared.items() if n / max(1, len(tw)) >= 0.5)
     for pm, have, words in (models[i] for i in candidates):
         if not have:
             continue
