@@ -155,6 +155,8 @@ class CallGraph:
         if kind is not None:
             wanted = concrete_kinds(kind)
             if wanted <= _OWN_STATEMENTS:  # kept by the scanner: a filter of a short list
+                if wanted.isdisjoint(fn.statement_kinds):
+                    return []  # (none of them, the usual answer: found at once)
                 return [n for n in fn.statements if type(n) in wanted]
             if wanted == _CALLS and not count(fn.node, ast.Lambda):
                 # the scanner's calls: its body's, outside nested defs and classes (it does

@@ -58,6 +58,7 @@ class Function:
     # the statements (and except clauses) of its own body of the kinds in OWN_STATEMENTS,
     # not in a nested def or class, in source order (`CallGraph.own_nodes` reads them)
     statements: list[ast.AST] = field(default_factory=list, repr=False, compare=False)
+    statement_kinds: set[type[ast.AST]] = field(default_factory=set, repr=False, compare=False)
     # worked out once from the fields above (rules read them again and again)
     name: str = field(init=False, repr=False, compare=False)
     fqname: str = field(init=False, repr=False, compare=False)  # "app.svc.Pricing.quote"
@@ -481,6 +482,7 @@ class _FunctionScanner:
                 for item in sub.items:
                     if item.optional_vars is not None:
                         self._bind(item.optional_vars, item.context_expr)
+        fn.statement_kinds = set(map(type, statements))
 
     def _bind(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
