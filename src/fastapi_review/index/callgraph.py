@@ -459,13 +459,12 @@ class CallGraph:
             outer = self._closure_target(fn, head)
             if outer:
                 return f"{outer}{sep}{rest}"
-        if isinstance(base, ast.Name) and base.id == head and head not in fn.local_types:
             extra = self.extra_locals(fn)
             if head in extra:
                 return f"{extra[head]}{sep}{rest}"
         # self.attr.method where the symbol layer did not know attr's type
-        attr = _self_attr(func.value) if isinstance(func, ast.Attribute) else None
-        if fn.class_name and attr is not None and isinstance(func, ast.Attribute):
+        attr = _self_attr(func.value) if fn.class_name and isinstance(func, ast.Attribute) else None
+        if attr is not None and isinstance(func, ast.Attribute):
             cls = self._class_of(fn)
             if cls is not None and (cls.attr_types.get(attr) or "typing.Any") in _UNINFORMATIVE:
                 t = self.attr_type(cls, attr)
@@ -483,6 +482,8 @@ class CallGraph:
         if (
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Attribute)
+            and isinstance(base, ast.Name)
+            and base.id in fn.local_types  # (else `_local_chain_type` finds nothing)
             and self.index.function(target) is None
         ):
             # service.repo.list_all() where `service` is a local of a project class type
