@@ -55,10 +55,10 @@ INFRA_SCHEMES = {
 }
 
 
-def _env_reads(module: Module) -> Iterator[ast.AST]:
-    """`os.getenv(...)`, `os.environ[...]`, `os.environ.get(...)`, `getenv(...)`."""
-    text = "\n".join(module.lines)
-    if "getenv" not in text and "environ" not in text:
+def _env_reads(module: Module, low: str) -> Iterator[ast.AST]:
+    """`os.getenv(...)`, `os.environ[...]`, `os.environ.get(...)`, `getenv(...)` (`low`:
+    the module's text in lower case)."""
+    if "getenv" not in low and "environ" not in low:
         return  # each shape (or the import that renames it) spells one of the two
     for node in walk(module.tree, (ast.Call, ast.Subscript)):
         if isinstance(node, ast.Call):
@@ -251,7 +251,7 @@ class NotEnvBased(Rule):
             if _is_generated(module.path):
                 continue
             if module.path not in settings_paths:
-                for node in _env_reads(module):
+                for node in _env_reads(module, index.lower_text(module)):
                     line = getattr(node, "lineno", None)
                     yield self.finding(
                         ctx,
