@@ -136,6 +136,9 @@ def _param_kind(
     return ("body", dtext) if ann else ("query", dtext)
 
 
+_APP_CLASSES = frozenset({"FastAPI", "APIRouter"})
+
+
 def collect(index: ProjectIndex) -> None:
     routers: dict[str, Router] = {}
     for m in index.source_modules:
@@ -143,7 +146,16 @@ def collect(index: ProjectIndex) -> None:
             continue  # a name that resolves to `...FastAPI`/`...APIRouter` is spelled here
         r = index.resolver(m)
         for var, call, line in _module_level_calls(m):
-            target = r.dotted(call.func) or ""
+            func = call.func
+            if isinstance(func, ast.Attribute):
+                named = func.attr  # a method call keeps its last name
+            elif isinstance(func, ast.Name):
+                named = m.imports.get(func.id, func.id).rpartition(".")[2]
+            else:
+                continue  # no dotted name: no class
+            if named not in _APP_CLASSES:
+                continue
+            target = r.dotted(func) or ""
             last = target.rsplit(".", 1)[-1]
             qname = f"{m.name}.{var}"
             if last == "FastAPI":
@@ -155,7 +167,8 @@ def collect(index: ProjectIndex) -> None:
         # app factories: `def create_app(): app = FastAPI(); ...; return app`
         for fn in m.functions:
             for c in fn.calls:
-                if (c.target or "").rsplit(".", 1)[-1] == "FastAPI":
+                t = c.target  # its last name is FastAPI
+                if t is not None and (t == "FastAPI" or t.endswith(".FastAPI")):
                     qname = f"{m.name}.{fn.qualname}.<app>"
                     if qname not in routers:
                         routers[qname] = Router(qname, m.path, c.line, "", is_app=True)
