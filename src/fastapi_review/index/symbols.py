@@ -58,6 +58,7 @@ class Function:
     # the statements (and except clauses) of its own body of the kinds in OWN_STATEMENTS,
     # not in a nested def or class, in source order (`CallGraph.own_nodes` reads them)
     statements: list[ast.AST] = field(default_factory=list, repr=False, compare=False)
+    # their node classes (`own_nodes` answers a kind not among them at once)
     statement_kinds: set[type[ast.AST]] = field(default_factory=set, repr=False, compare=False)
     # worked out once from the fields above (rules read them again and again)
     name: str = field(init=False, repr=False, compare=False)
@@ -493,6 +494,9 @@ class _FunctionScanner:
                 del self.fn.local_types[target.id]
 
 
+_ANNOTATION_TYPE = "_fr_annotation_type"
+
+
 class Resolver:
     """Resolves names in one module to dotted, project-wide names."""
 
@@ -504,7 +508,6 @@ class Resolver:
             for n in module.tree.body
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         }
-        self._annotation_types: dict[int, str | None] = {}  # by id of the annotation node
 
     def name(self, ident: str) -> str:
         if ident in self.module.imports:
@@ -523,13 +526,14 @@ class Resolver:
 
     def annotation_type(self, ann: ast.expr) -> str | None:
         """Annotated[X, Depends(...)] -> X ; Optional[X] / X | None -> X ; "X" -> X (kept
-        per annotation: a method's parameters are read for its class and its body)."""
-        key = id(ann)
-        if key in self._annotation_types:
-            return self._annotation_types[key]
+        on the annotation, which only its own module's resolver reads: a method's
+        parameters are read for its class and for its body)."""
+        kept = ann.__dict__
+        if _ANNOTATION_TYPE in kept:
+            return typing.cast(str | None, kept[_ANNOTATION_TYPE])
         bare = strip_annotation(ann)
         got = None if bare is None or isinstance(bare, ast.Subscript) else self.dotted(bare)
-        self._annotation_types[key] = got
+        kept[_ANNOTATION_TYPE] = got
         return got
 
     def expr_type(self, value: ast.expr, fn: Function | None, cls: ClassInfo | None) -> str | None:

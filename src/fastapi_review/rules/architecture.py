@@ -370,12 +370,13 @@ class Complexity(Rule):
         for module in ctx.index.source_modules:
             if is_migration(module):
                 continue
-            bound = _ComplexityBound(module) if module.functions else None
+            if not module.functions:
+                continue
+            bound = _ComplexityBound(module)
             for fn in module.functions:
                 node = fn.node
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 # within the limit by its upper bound: the exact value is not shown, not needed
-                assert bound is not None
                 bounded = bound.of(node) <= limits.max_complexity
                 score = 0 if bounded else complexity(node)
                 problems = []

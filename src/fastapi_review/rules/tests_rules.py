@@ -13,6 +13,7 @@ A test can have several kinds (a router test that also drives a consumer).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -530,17 +531,10 @@ def _first_match(
     return None
 
 
-_LOWER_CASE: dict[str, re.Pattern[str]] = {}
-
-
+@functools.cache
 def _case_sensitive(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    got = _LOWER_CASE.get(pattern.pattern)
-    if got is None:
-        assert pattern.pattern == pattern.pattern.lower()
-        got = _LOWER_CASE[pattern.pattern] = re.compile(
-            pattern.pattern, pattern.flags & ~re.IGNORECASE
-        )
-    return got
+    assert pattern.pattern == pattern.pattern.lower()
+    return re.compile(pattern.pattern, pattern.flags & ~re.IGNORECASE)
 
 
 class UntestedErrorPath(Rule):

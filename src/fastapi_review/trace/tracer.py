@@ -10,6 +10,7 @@ When nothing decides, the status is `unverified`, never a guessed `implemented`.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -264,22 +265,13 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
-_ENDPOINT_WORDS: dict[tuple[str, str], tuple[frozenset[str], str] | None] = {}
-
-
 def _endpoint_words(req: Requirement) -> tuple[frozenset[str], str] | None:
-    """The action words and the resource an endpoint's method and path name (kept per
-    method and path: every prose requirement is matched against every endpoint)."""
-    key = (str(req.details.get("method", "")), str(req.details.get("path", "")))
-    if key not in _ENDPOINT_WORDS:
-        if len(_ENDPOINT_WORDS) > 100_000:
-            _ENDPOINT_WORDS.clear()
-        got = _words_of_endpoint(*key)
-        _ENDPOINT_WORDS[key] = (frozenset(got[0]), got[1]) if got is not None else None
-    return _ENDPOINT_WORDS[key]
+    """The action words and the resource an endpoint's method and path name."""
+    return _words_of_endpoint(str(req.details.get("method", "")), str(req.details.get("path", "")))
 
 
-def _words_of_endpoint(method: str, path: str) -> tuple[set[str], str] | None:
+@functools.lru_cache(maxsize=100_000)  # every prose requirement is matched to every endpoint
+def _words_of_endpoint(method: str, path: str) -> tuple[frozenset[str], str] | None:
     segs = [s for s in path.strip("/").split("/") if s]
     literal = [s for s in segs if not s.startswith("{") and not re.fullmatch(r"(api|v\d+)", s)]
     if not literal or literal[0] in {"health", "healthz", "metrics"}:
@@ -297,16 +289,16 @@ def _words_of_endpoint(method: str, path: str) -> tuple[set[str], str] | None:
         and (segs[-2].startswith("{") or "-" in segs[-1])
     ):
         # action endpoint: POST /orders/{id}/cancel, POST /users/{id}/notifications/read-all
-        return {_stem(w) for w in segs[-1].split("-")}, _stem(literal[-2])
+        return frozenset(_stem(w) for w in segs[-1].split("-")), _stem(literal[-2])
     if method == "POST":
-        return {_stem(w) for w in _ACTIONS["create"]}, _stem(literal[-1])
+        return frozenset(_stem(w) for w in _ACTIONS["create"]), _stem(literal[-1])
     if method == "GET":
         kind = "read" if last_is_param else "list"
-        return {_stem(w) for w in _ACTIONS[kind]}, _stem(literal[-1])
+        return frozenset(_stem(w) for w in _ACTIONS[kind]), _stem(literal[-1])
     if method in {"PUT", "PATCH"}:
-        return {_stem(w) for w in _ACTIONS["update"]}, _stem(literal[-1])
+        return frozenset(_stem(w) for w in _ACTIONS["update"]), _stem(literal[-1])
     if method == "DELETE":
-        return {_stem(w) for w in _ACTIONS["delete"]}, _stem(literal[-1])
+        return frozenset(_stem(w) for w in _ACTIONS["delete"]), _stem(literal[-1])
     return None
 
 
