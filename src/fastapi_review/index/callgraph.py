@@ -136,6 +136,7 @@ class CallGraph:
         self._module_aliases: dict[str, dict[str, ast.expr]] = {}
         self._nodes: dict[int, list[ast.AST]] = {}
         self._bound: dict[int, set[str]] = {}
+        self._closure_free_fns: dict[int, bool] = {}
         # results rules share within one review (e.g. the blocking-call analysis)
         self.memo: dict[str, object] = {}
         # every name a method call must end in to reach a project function: a function's,
@@ -572,18 +573,29 @@ class CallGraph:
             out.update(d.name for d in module.nested_defs(fn.node))
         return out - declared
 
+    def _closure_free(self, fn: Function) -> bool:
+        """`fn` is not inside another function and holds no def: no free name of it can
+        mean anything of an enclosing or nested function (worked out once per function)."""
+        key = id(fn.node)
+        got = self._closure_free_fns.get(key)
+        if got is None:
+            depth = fn.qualname.count(".")
+            module = self.index.modules.get(fn.path)
+            got = self._closure_free_fns[key] = (
+                (depth == 0 or (depth == 1 and fn.class_name is not None))
+                and module is not None
+                and not module.nested_defs(fn.node)
+            )
+        return got
+
     def _closure_target(self, fn: Function, name: str) -> str | None:
         """What a free name of a nested function means in an enclosing function.
 
         `consumer` created in `start()` and polled in `start.loop()` is typed by `start`'s
         locals; `loop` called by bare name from a sibling is `start.loop`.
         """
-        depth = fn.qualname.count(".")
-        if depth == 0 or (depth == 1 and fn.class_name is not None):
-            # not inside another function: only a def nested in `fn` can be meant
-            module = self.index.modules.get(fn.path)
-            if module is not None and not module.nested_defs(fn.node):
-                return None
+        if self._closure_free(fn):
+            return None
         own = self.index.functions.get(f"{fn.fqname}.{name}")
         if own is not None:
             return own.fqname  # a def nested in `fn` itself
