@@ -22,6 +22,7 @@ from fastapi_review.index.routes import Route
 from fastapi_review.index.symbols import Call, Function, dotted, unparse
 from fastapi_review.models import Finding
 from fastapi_review.rules.base import Context, Example, Rule
+from fastapi_review.rules.types import is_alembic_script
 
 _HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
 _DBAPI = {
@@ -981,8 +982,8 @@ class UnmanagedSession(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         graph = call_graph(ctx.index)
         for m in ctx.index.source_modules:
-            if any(v in {"alembic.op", "alembic.context"} for v in m.imports.values()):
-                continue  # a one-shot migration script, not the service
+            if is_alembic_script(m):
+                continue
             for fn in m.functions:
                 # a dependency that returns (not yields) a session: FastAPI never closes it
                 # (asked only once a created resource is found)

@@ -24,6 +24,7 @@ from fastapi_review.index.symbols import Call, Function, Module, dotted
 from fastapi_review.models import Finding
 from fastapi_review.rules.async_rules import blocking_hits
 from fastapi_review.rules.base import Context, Example, Rule, node_text
+from fastapi_review.rules.types import is_alembic_script
 
 ASYNC_SESSION = "sqlalchemy.ext.asyncio.AsyncSession"
 ASYNC_CONN = "sqlalchemy.ext.asyncio.AsyncConnection"
@@ -59,10 +60,6 @@ def _session_call(graph: CallGraph, fn: Function, call: Call, methods: frozenset
     name = qualified_call(graph, fn, call) or ""
     owner, _, meth = name.rpartition(".")
     return owner in {ASYNC_SESSION, ASYNC_CONN} and meth in methods
-
-
-def _is_alembic(m: Module) -> bool:
-    return any(v in {"alembic.op", "alembic.context"} for v in m.imports.values())
 
 
 def _may_name_sqlalchemy(index: ProjectIndex, m: Module) -> bool:
@@ -196,7 +193,7 @@ class SyncDriverInAsyncApp(Rule):
             if h.site.why.startswith(("sync SQLAlchemy", "sync DB driver"))
         ]
         for m in index.source_modules:
-            if _is_alembic(m) or not _may_name_sqlalchemy(index, m):
+            if is_alembic_script(m) or not _may_name_sqlalchemy(index, m):
                 continue
             for node in m.calls_named(_callee_names(m, _FACTORIES)):
                 target = _resolves_to(graph, m, node.func, _FACTORIES)
@@ -700,7 +697,7 @@ class QueryInLoop(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         graph = call_graph(ctx.index)
         for m in ctx.index.source_modules:
-            if _is_alembic(m):
+            if is_alembic_script(m):
                 continue
             for fn in m.functions:
                 if not fn.is_async:
@@ -1302,7 +1299,7 @@ class EngineWithoutPoolSettings(Rule):
         index = ctx.index
         graph = call_graph(index)
         for m in index.source_modules:
-            if _is_alembic(m) or not _may_name_sqlalchemy(index, m):
+            if is_alembic_script(m) or not _may_name_sqlalchemy(index, m):
                 continue
             for node in m.calls_named(_callee_names(m, ENGINE_FACTORIES)):
                 if _resolves_to(graph, m, node.func, ENGINE_FACTORIES) is None:
@@ -1420,7 +1417,7 @@ class UnboundedListQuery(Rule):
             target = from_item if _is_item_route(r.path) else reached
             target.update(graph.reachable_from(r.function, max_depth=6))
         for m in index.source_modules:
-            if _is_alembic(m):
+            if is_alembic_script(m):
                 continue
             for fn in m.functions:
                 if fn.fqname not in reached and not (
@@ -1589,7 +1586,7 @@ class SqlBuiltFromInput(Rule):
         index = ctx.index
         graph = call_graph(index)
         for m in index.source_modules:
-            if _is_alembic(m):
+            if is_alembic_script(m):
                 continue
             may_text = _may_name_sqlalchemy(index, m)
             names = [*_EXEC_METHODS, *(_callee_names(m, _TEXT_FUNCS) if may_text else [])]

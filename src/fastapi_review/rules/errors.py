@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from fastapi_review.index.callgraph import call_graph
 from fastapi_review.index.nodes import walk
-from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.project import ProjectIndex, contains_any
 from fastapi_review.index.routes import exception_handlers
 from fastapi_review.index.symbols import Function, Module, dotted, unparse
 from fastapi_review.models import Finding
@@ -469,7 +469,7 @@ def _success_results(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[st
 
 
 def _is_healthish(fn: Function) -> bool:
-    return any(word in fn.qualname.lower() for word in HEALTHISH)
+    return contains_any(fn.qualname.lower(), HEALTHISH)
 
 
 class SwallowedException(Rule):

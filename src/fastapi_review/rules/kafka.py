@@ -15,7 +15,7 @@ from typing import ClassVar
 from fastapi_review.index.callgraph import is_stub
 from fastapi_review.index.kafka import KafkaClient, KafkaSend, client_class, send_sites
 from fastapi_review.index.nodes import children, has_span, parent_of, walk
-from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.project import ProjectIndex, contains_any
 from fastapi_review.index.symbols import Function, dotted, unparse
 from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context, Example, Rule
@@ -486,7 +486,7 @@ STOP_METHODS = {"stop", "close"}
 
 
 def _names_a_stop_method(text: str) -> bool:
-    return any(name in text for name in STOP_METHODS)
+    return contains_any(text, STOP_METHODS)
 
 
 def _stop_call_sites(ix: ProjectIndex) -> list[tuple[Function, ast.expr]]:
@@ -2080,7 +2080,7 @@ _CORRELATION_WORDS = (
 
 
 def _names_an_id(text: str) -> bool:
-    return any(word in text for word in _CORRELATION_WORDS)
+    return contains_any(text, _CORRELATION_WORDS)
 
 
 def _params(fn: Function) -> set[str]:
@@ -2292,11 +2292,7 @@ class NoLagMonitoring(Rule):
         consumers = [c for c in ix.kafka_clients if c.role == "consumer"]
         if not consumers:
             return
-        if any(
-            _LAG.search(text)
-            for _, text in source_text(ix)
-            if any(word in text for word in _LAG_WORDS)
-        ):
+        if any(_LAG.search(text) for _, text in source_text(ix) if contains_any(text, _LAG_WORDS)):
             return
         first = min(consumers, key=lambda c: (c.path, c.line))
         yield self.finding(

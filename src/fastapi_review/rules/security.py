@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from fastapi_review.index.nodes import walk
+from fastapi_review.index.project import contains_any
 from fastapi_review.index.symbols import Module, dotted
 from fastapi_review.models import Finding, Severity
 from fastapi_review.rules.base import Context, Example, Rule
@@ -69,7 +70,7 @@ def _class_at(tree: ast.Module, line: int) -> str | None:
 def _could_hold_secret(text: str) -> bool:
     """Can a module's lower-case text hold a DSN password or a secret-named literal
     (one of the secret words, or "key" after a qualifier and any separators)?"""
-    if "//" in text or any(w in text for w in SECRET_WORDS):
+    if "//" in text or contains_any(text, SECRET_WORDS):
         return True
     qualifiers = tuple(KEY_QUALIFIERS)
     at = text.find("key")

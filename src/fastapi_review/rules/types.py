@@ -18,6 +18,15 @@ LOG_LEVELS = frozenset(
 )
 
 
+_ALEMBIC_MODULES = frozenset({"alembic.op", "alembic.context"})
+
+
+def is_alembic_script(module: Module) -> bool:
+    """A module that imports `alembic.op` or `alembic.context`: a one-shot migration
+    script, not the service."""
+    return not _ALEMBIC_MODULES.isdisjoint(module.imports.values())
+
+
 def is_migration(module: Module) -> bool:
     """An Alembic environment or revision script: under a `migrations/` or `alembic/`
     directory at any depth (`app/alembic/versions/...`), or importing `alembic` itself."""
