@@ -859,8 +859,10 @@ _CLOSERS = {"close", "aclose", "dispose", "stop"}
 def _created_resource(graph: CallGraph, fn: Function, value: ast.expr) -> str | None:
     if not isinstance(value, ast.Call):
         return None
-    call = next((c for c in fn.calls if c.node is value), None)
-    if call is None:
+    for call in fn.calls:  # the scanner's record of this call
+        if call.node is value:
+            break
+    else:
         return None
     target = graph.target_of(fn, call)
     if target is None:
