@@ -358,3 +358,29 @@ def test_once_makes_a_derived_structure_on_first_use_only(tmp_path: Path) -> Non
 
     assert index.once("test.size", make) is index.once("test.size", make) == [1]
     assert made == [1]
+
+
+def test_app_and_routers_made_under_an_import_alias(write_tree: Tree) -> None:
+    """`from fastapi import APIRouter as Router`: the router is found by what the name
+    resolves to, not by how it is spelled, and its prefix reaches the route."""
+    index = build_index(
+        write_tree(
+            {
+                "app/main.py": (
+                    "from fastapi import FastAPI as App\n"
+                    "from fastapi import APIRouter as Router\n"
+                    "\n"
+                    "app = App()\n"
+                    'router = Router(prefix="/items")\n'
+                    "\n"
+                    '@router.get("/{item_id}")\n'
+                    "async def read(item_id: int) -> dict[str, int]:\n"
+                    '    return {"id": item_id}\n'
+                    "\n"
+                    "app.include_router(router)\n"
+                )
+            }
+        )
+    )
+    assert [(a.qname, a.line) for a in index.apps] == [("app.main.app", 4)]
+    assert [r.key for r in index.routes] == ["GET /items/{item_id}"]

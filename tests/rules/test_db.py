@@ -731,3 +731,23 @@ def test_unbounded_query_reached_through_an_attribute_of_a_typed_local() -> None
         """,
     }
     assert where(hits(UnboundedListQuery, files)) == [("app/repo.py", 12)]
+
+
+def test_engine_and_text_made_under_an_import_alias() -> None:
+    """`create_async_engine` and `text` imported under other names are still the engine
+    factory (no pool settings: DB006) and the SQL text builder (an f-string: DB008)."""
+    files = {
+        "app/db.py": (
+            "from sqlalchemy import text as sql\n"
+            "from sqlalchemy.ext.asyncio import AsyncSession\n"
+            "from sqlalchemy.ext.asyncio import create_async_engine as make_engine\n"
+            "\n"
+            'engine = make_engine("postgresql+asyncpg://db/app")\n'
+            "\n"
+            "\n"
+            "async def find(session: AsyncSession, name: str) -> object:\n"
+            "    return await session.execute(sql(f\"SELECT * FROM t WHERE n = '{name}'\"))\n"
+        )
+    }
+    assert where(hits(EngineWithoutPoolSettings, files)) == [("app/db.py", 5)]
+    assert where(hits(SqlBuiltFromInput, files)) == [("app/db.py", 9)]
