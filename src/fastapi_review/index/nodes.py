@@ -18,7 +18,7 @@ import ast
 import types
 import typing
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 SPAN_ATTR = "_fr_span"
 
@@ -59,53 +59,58 @@ class Flat:
         nodes: list[ast.AST] = []
         by_type: dict[type[ast.AST], list[ast.AST]] = {}
         positions: dict[type[ast.AST], list[int]] = {}
-        # depth first; a node with children (and every statement) also pushes its own
-        # position, popped once everything under it is listed: its span ends there
-        stack: list[typing.Any] = [tree]  # nodes, and positions whose span ends
-        pop, push, extend = stack.pop, stack.append, stack.extend
-        AST, lst, integer, shapes = ast.AST, list, int, _shapes
+        # depth first: the nodes still to list under each open node are an iterator on a
+        # stack; a node with children opens its own, and once that one runs out, the
+        # node's span ends where the list ends then
+        stack: list[tuple[Iterator[ast.AST], int]] = []
+        push, pop = stack.append, stack.pop
+        AST, lst, shapes = ast.AST, list, _shapes
         append = nodes.append
-        while stack:
-            node = pop()
-            t = type(node)
-            if t is integer:
-                nodes[node].__dict__[SPAN_ATTR] = (self, node, len(nodes))
-                continue
-            here = len(nodes)
-            append(node)
-            bucket = by_type.get(t)
-            if bucket is None:
-                by_type[t] = [node]
-                positions[t] = [here]
-            else:
-                bucket.append(node)
-                positions[t].append(here)
-            shape = shapes.get(t)
-            if shape is None:
-                shape = _shape(t)
-            names, is_stmt = shape
-            if not names:  # a leaf kind (a name, a constant, `pass`)
-                if is_stmt:
-                    node.__dict__[SPAN_ATTR] = (self, here, here + 1)
-                continue
-            fields = node.__dict__
-            children: list[ast.AST] = []
-            for name in names:
-                value = fields.get(name)
-                if value is None:
+        todo: Iterator[ast.AST] = iter((tree,))
+        owner = -1  # the position of the node whose children `todo` lists
+        while True:
+            for node in todo:
+                t = type(node)
+                here = len(nodes)
+                append(node)
+                bucket = by_type.get(t)
+                if bucket is None:
+                    by_type[t] = [node]
+                    positions[t] = [here]
+                else:
+                    bucket.append(node)
+                    positions[t].append(here)
+                shape = shapes.get(t)
+                if shape is None:
+                    shape = _shape(t)
+                names, is_stmt = shape
+                if not names:  # a leaf kind (a name, a constant, `pass`)
+                    if is_stmt:
+                        node.__dict__[SPAN_ATTR] = (self, here, here + 1)
                     continue
-                if type(value) is lst:
-                    for item in value:
-                        if isinstance(item, AST):
-                            children.append(item)
-                elif isinstance(value, AST):
-                    children.append(value)
-            if children:
-                push(here)
-                children.reverse()
-                extend(children)
-            elif is_stmt:
-                fields[SPAN_ATTR] = (self, here, here + 1)
+                fields = node.__dict__
+                children: list[ast.AST] = []
+                for name in names:
+                    value = fields.get(name)
+                    if value is None:
+                        continue
+                    if type(value) is lst:
+                        for item in value:
+                            if isinstance(item, AST):
+                                children.append(item)
+                    elif isinstance(value, AST):
+                        children.append(value)
+                if children:
+                    push((todo, owner))
+                    todo, owner = iter(children), here
+                    break  # (its children first)
+                if is_stmt:
+                    fields[SPAN_ATTR] = (self, here, here + 1)
+            else:  # every node under `owner` is listed
+                if not stack:
+                    break
+                nodes[owner].__dict__[SPAN_ATTR] = (self, owner, len(nodes))
+                todo, owner = pop()
         tree.__dict__[SPAN_ATTR] = (self, 0, len(nodes))
         self.nodes = nodes
         self.by_type = by_type
