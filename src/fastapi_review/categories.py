@@ -23,7 +23,9 @@ class Category:
 def categories() -> dict[str, Category]:
     """Every category by id, with its default severity."""
     text = resources.files("fastapi_review").joinpath("data/categories.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    # libyaml's parser when PyYAML has it: ten times faster on this file, which every
+    # review reads (the same safe constructors either way)
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     out: dict[str, Category] = {}
     for group, entries in raw.items():
         for cid, spec in entries.items():
