@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from fastapi_review.index.nodes import walk
-from fastapi_review.index.project import ProjectIndex
+from fastapi_review.index.project import ProjectIndex, contains_any
 from fastapi_review.index.routes import Route, exception_handlers
 from fastapi_review.index.symbols import Function, Module, unparse
 
@@ -209,7 +209,7 @@ def read_attributes(facts: Facts) -> set[str]:
     out: set[str] = set()
     load = ast.Load
     for m in facts.index.source_modules:
-        out.update(n.attr for n in walk(m.tree, ast.Attribute) if isinstance(n.ctx, load))
+        out.update([n.attr for n in walk(m.tree, ast.Attribute) if type(n.ctx) is load])
         if not facts.index.mentions(m, "getattr"):
             continue
         for node in m.calls_named(("getattr",)):
@@ -250,12 +250,12 @@ def _opaque_consumers(facts: Facts) -> None:
 def _consumer_dispatch(facts: Facts) -> None:
     """`if msg.topic == TOPIC: await handle(...)` / `{TOPIC: handler}` in consumer code."""
     index = facts.index
+    words = ("getmany", "async for", ".poll(", "consume(")
     for m in index.source_modules:
-        text = "\n".join(m.lines)
-        mentions_consumer = m.path in facts.consumer_modules or any(
-            s in text for s in ("getmany", "async for", ".poll(", "consume(")
-        )
-        if not mentions_consumer:
+        if m.path not in facts.consumer_modules and not (
+            # (the lower-case text holds every word the text does: a test made once)
+            index.mentions(m, *words) and contains_any("\n".join(m.lines), words)
+        ):
             continue
         for fn in m.functions:
             for node in walk(fn.node, (ast.If, ast.Dict)):
