@@ -40,10 +40,16 @@ class Call:
 
     node: ast.Call
     target: str | None  # resolved dotted name, e.g. "requests.get" or "app.svc.Pricing.quote"
-    text: str  # the callee as written, e.g. "self.client.get"
     line: int
     awaited: bool
     offloaded: bool
+
+    @property
+    def text(self) -> str:
+        """The callee as written, e.g. "self.client.get": spelled when asked (about half
+        the calls never are), and kept on the callee's node when it is a dotted name."""
+        func = self.node.func
+        return dotted(func) or call_chain_text(func)
 
 
 @dataclass
@@ -449,7 +455,6 @@ class _FunctionScanner:
                     Call(
                         call,
                         target,
-                        dotted(func) or call_chain_text(func),
                         call.lineno,
                         id(call) in awaited,
                         offloaded,
