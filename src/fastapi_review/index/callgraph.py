@@ -127,6 +127,7 @@ class CallGraph:
         self._known_results: dict[int, str | None] = {}
         self._value_types: dict[str, str | None] = {}
         self._targets: dict[int, str | None] = {}
+        self._functions: dict[str, Function | None] = {}  # by target (`function`)
         self._calls_by_node: dict[int, dict[int, Call]] = {}  # function node id -> its calls
         self.qualified: dict[int, str | None] = {}  # call node id -> `qualified_call`
         self._out: dict[str, list[Edge]] = {}
@@ -674,8 +675,18 @@ class CallGraph:
         return hit
 
     def function(self, target: str | None) -> Function | None:
+        """The project function a resolved target names (or a method of its head's type),
+        worked out once per target: 43,000 calls share about 5,000 targets in a large
+        project. (`value_type` keeps its answers, so a later answer is the same.)"""
         if not target:
             return None
+        functions = self._functions
+        if target in functions:
+            return functions[target]
+        got = functions[target] = self._function(target)
+        return got
+
+    def _function(self, target: str) -> Function | None:
         hit = self.index.function(target)
         if hit is not None:
             return hit
