@@ -177,12 +177,14 @@ class CallGraph:
         seen: set[tuple[str, int]] = set()
         resolved, names = self._call_fn, self._callable_names
         for call in fn.calls:
-            func = call.node.func
+            node = call.node
+            func = node.func
             if isinstance(func, ast.Attribute) and func.attr not in names:
                 # `method_not_named`: no project function, class or re-export has that name
-                resolved[id(call.node)] = None
+                resolved[id(node)] = None
                 continue
-            target = self.resolve_call(fn, call)
+            # (`resolve_call`, which no call asked for yet: each is resolved here first)
+            target = resolved[id(node)] = self.function(self.target_of(fn, call))
             if target is None or (target is fn and call.offloaded):
                 continue
             kind = (
