@@ -24,7 +24,14 @@ from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.nodes import concrete_kinds, count, scope_walk, walk
+from fastapi_review.index.nodes import (
+    FUNCTION_NODES,
+    NAME_OR_ATTRIBUTE,
+    concrete_kinds,
+    count,
+    scope_walk,
+    walk,
+)
 from fastapi_review.index.symbols import (
     OWN_STATEMENTS,
     Call,
@@ -88,6 +95,10 @@ SESSION_FACTORIES: dict[str, str] = {
 _FACTORY_OWN_METHODS = {"configure", "kw", "class_", "object_session", "identity_key"}
 
 
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_ANNASSIGN_AUGASSIGN = ast.AnnAssign | ast.AugAssign
+
+
 @dataclass(frozen=True)
 class Edge:
     """One step of the graph: `caller` reaches `callee` at `line` of `caller`'s file."""
@@ -103,6 +114,7 @@ class Edge:
 
 
 _BINDING = (ast.Name, ast.Nonlocal, ast.Global)
+_ATTR_OR_CALL = ast.Attribute | ast.Call  # (built once: `A | B` in a call is built anew)
 
 
 def _self_attr(expr: ast.expr) -> str | None:
@@ -457,7 +469,7 @@ class CallGraph:
         if known is not None:
             return known
         base = func.value if isinstance(func, ast.Attribute) else func
-        while isinstance(base, ast.Attribute | ast.Call):
+        while isinstance(base, _ATTR_OR_CALL):
             base = base.value if isinstance(base, ast.Attribute) else base.func
         if isinstance(base, ast.Name) and base.id == head and head not in fn.local_types:
             outer = self._closure_target(fn, head)
@@ -857,7 +869,7 @@ def _assigned_call(nodes: Iterable[ast.AST], name: str) -> ast.Call | None:
         ):
             found.append(sub.value)
         elif (
-            isinstance(sub, ast.AnnAssign | ast.AugAssign)
+            isinstance(sub, _ANNASSIGN_AUGASSIGN)
             and isinstance(sub.target, ast.Name)
             and sub.target.id == name
         ):
@@ -870,7 +882,7 @@ def _assigned_call(nodes: Iterable[ast.AST], name: str) -> ast.Call | None:
 
 def _annotation_of(node: ast.AST, name: str) -> ast.expr | None:
     """The annotation of parameter or annotated local `name` of a function node."""
-    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+    if not isinstance(node, FUNCTION_NODES):
         return None
     args = node.args
     for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
@@ -930,7 +942,7 @@ def _callable_result(r: Resolver, ann: ast.expr) -> str | None:
 
 def _generic_base(r: Resolver, ann: ast.expr) -> str | None:
     """`async_sessionmaker[AsyncSession]` -> the resolved base name; None otherwise."""
-    if isinstance(ann, ast.Name | ast.Attribute):
+    if isinstance(ann, NAME_OR_ATTRIBUTE):
         return None  # a plain name: nothing to strip, no subscript
     bare = strip_annotation(ann)
     return r.dotted(bare.value) if isinstance(bare, ast.Subscript) else None

@@ -6,6 +6,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from fastapi_review.index.nodes import ASSIGN_NODES, FUNCTION_NODES
 from fastapi_review.index.symbols import ClassInfo, dotted, unparse
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def _validators(cls: ClassInfo) -> tuple[list[str], bool]:
     for stmt in cls.node.body:
         if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
             v1 = True
-        if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        if not isinstance(stmt, FUNCTION_NODES):
             continue
         for dec in stmt.decorator_list:
             call = dec if isinstance(dec, ast.Call) else None
@@ -126,7 +127,7 @@ def _validators(cls: ClassInfo) -> tuple[list[str], bool]:
 def _env_prefix(cls: ClassInfo) -> str | None:
     for stmt in cls.node.body:
         if (
-            isinstance(stmt, ast.Assign | ast.AnnAssign)
+            isinstance(stmt, ASSIGN_NODES)
             and isinstance(stmt.value, ast.Call)
             and any(isinstance(t, ast.Name) and t.id == "model_config" for t in _targets(stmt))
         ):
@@ -151,7 +152,7 @@ def _targets(stmt: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
 def _orm_model(cls: ClassInfo) -> OrmModel | None:
     table: str | None = None
     for stmt in cls.node.body:
-        if isinstance(stmt, ast.Assign | ast.AnnAssign) and any(
+        if isinstance(stmt, ASSIGN_NODES) and any(
             isinstance(t, ast.Name) and t.id == "__tablename__" for t in _targets(stmt)
         ):
             v = _literal(stmt.value)
@@ -161,7 +162,7 @@ def _orm_model(cls: ClassInfo) -> OrmModel | None:
         return None
     model = OrmModel(cls=cls, table=table)
     for stmt in cls.node.body:
-        if not isinstance(stmt, ast.Assign | ast.AnnAssign):
+        if not isinstance(stmt, ASSIGN_NODES):
             continue
         targets = [t for t in _targets(stmt) if isinstance(t, ast.Name)]
         if not targets:

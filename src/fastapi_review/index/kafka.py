@@ -29,6 +29,10 @@ SEND_METHODS = {"send", "send_and_wait", "produce", "send_batch"}
 PARTIALS = {"functools.partial", "partial"}
 
 
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_LIST_TUPLE = ast.List | ast.Tuple
+
+
 @dataclass
 class KafkaClient:
     library: Library
@@ -103,7 +107,7 @@ def collect(index: ProjectIndex) -> None:
         # topics subscribed later: consumer.subscribe([...]), by the module's consumers
         for call in subscribes:
             arg = call.args[0]
-            exprs = arg.elts if isinstance(arg, ast.List | ast.Tuple) else [arg]
+            exprs = arg.elts if isinstance(arg, _LIST_TUPLE) else [arg]
             topics = [t for t in (index.string_value(m, e) for e in exprs) if t]
             for client in index.kafka_clients:
                 if client.role == "consumer" and client.path == m.path:

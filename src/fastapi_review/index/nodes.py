@@ -24,6 +24,17 @@ SPAN_ATTR = "_fr_span"
 
 NodeT = typing.TypeVar("NodeT", bound=ast.AST)
 
+# node kinds that rules test with `isinstance`, as unions built once: `A | B` written in
+# the call is built again at every test, which costs more than the test itself
+FUNCTION_NODES = ast.FunctionDef | ast.AsyncFunctionDef
+DEF_NODES = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+ASSIGN_NODES = ast.Assign | ast.AnnAssign
+NAME_OR_ATTRIBUTE = ast.Name | ast.Attribute
+WITH_NODES = ast.With | ast.AsyncWith
+FOR_NODES = ast.For | ast.AsyncFor
+LOOP_NODES = ast.For | ast.AsyncFor | ast.While
+TRY_NODES = ast.Try | ast.TryStar
+
 # fields that never hold a node of the tree: names and flags, and the operator and
 # context singletons (one shared `Load()` for every name: not part of any tree)
 _NOT_CHILDREN = frozenset(

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from fastapi_review.index.nodes import ASSIGN_NODES
 from fastapi_review.index.symbols import Function, Module, dotted, unparse
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def status_value(expr: ast.expr | None) -> int | None:
 def _module_level_calls(m: Module) -> list[tuple[str, ast.Call, int]]:
     out: list[tuple[str, ast.Call, int]] = []
     for node in m.nodes(ast.Assign, ast.AnnAssign):
-        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
+        if isinstance(node, ASSIGN_NODES) and isinstance(node.value, ast.Call):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
                 if isinstance(t, ast.Name):

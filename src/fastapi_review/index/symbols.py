@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from fastapi_review.index.nodes import (
+    ASSIGN_NODES,
+    DEF_NODES,
+    FUNCTION_NODES,
+    NAME_OR_ATTRIBUTE,
     SPAN_ATTR,
     Flat,
     concrete_kinds,
@@ -32,6 +36,10 @@ OFFLOAD_METHODS = {"run_in_executor", "to_thread", "run_sync", "run_in_threadpoo
 FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
 DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 _DEF_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_IF_TRY = ast.If | ast.Try
 
 
 @dataclass(slots=True)
@@ -262,12 +270,12 @@ def _type_text(node: ast.AST) -> str | None:
     """`ast.unparse`'s text of a name chain, `None`, a subscript of a name chain
     (`dict[str, X]`, `Callable[[int], str]`) or a union `X | None` made of those; None for
     any other shape (left to `ast.unparse`)."""
-    if isinstance(node, ast.Name | ast.Attribute):
+    if isinstance(node, NAME_OR_ATTRIBUTE):
         return dotted(node)
     if isinstance(node, ast.Constant):
         return "None" if node.value is None else None
     if isinstance(node, ast.Subscript):
-        if not isinstance(node.value, ast.Name | ast.Attribute):
+        if not isinstance(node.value, NAME_OR_ATTRIBUTE):
             return None
         index = node.slice
         if isinstance(index, ast.Tuple):
@@ -508,11 +516,7 @@ class Resolver:
     def __init__(self, module: Module, classes_by_name: dict[str, ClassInfo]) -> None:
         self.module = module
         self.classes = classes_by_name  # fq class name -> info (filled lazily across modules)
-        self.local_defs: set[str] = {
-            n.name
-            for n in module.tree.body
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        }
+        self.local_defs: set[str] = {n.name for n in module.tree.body if isinstance(n, DEF_NODES)}
 
     def name(self, ident: str) -> str:
         if ident in self.module.imports:
@@ -622,14 +626,14 @@ def collect_definitions(
                         info.constants[tgt.id] = stmt.value.value
         # self.x = Cls(...) / self.x = typed_param in any method
         for stmt in node.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            if isinstance(stmt, FUNCTION_NODES):
                 params: dict[str, str] = {}
                 for arg in [*stmt.args.args, *stmt.args.kwonlyargs]:
                     if arg.annotation is not None:
                         t = resolver.annotation_type(arg.annotation)
                         if t:
                             params[arg.arg] = t
-                for sub in walk(stmt, ast.Assign | ast.AnnAssign):
+                for sub in walk(stmt, ASSIGN_NODES):
                     tgt_val: tuple[ast.expr, ast.expr | None, ast.expr | None] | None = None
                     if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
                         tgt_val = (sub.targets[0], sub.value, None)
@@ -652,7 +656,7 @@ def collect_definitions(
                     if t:
                         info.attr_types.setdefault(tgt.attr, t)
         for stmt in node.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            if isinstance(stmt, FUNCTION_NODES):
                 add_function(stmt, f"{prefix}{node.name}.", info)
             elif isinstance(stmt, ast.ClassDef):
                 add_class(stmt, f"{prefix}{node.name}.")
@@ -674,11 +678,11 @@ def collect_definitions(
     for stmt in module.tree.body:
         if isinstance(stmt, ast.ClassDef):
             add_class(stmt, "")
-        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        elif isinstance(stmt, FUNCTION_NODES):
             add_function(stmt, "", None)
-        elif isinstance(stmt, ast.If | ast.Try):
-            for sub in walk(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.col_offset == 4:
+        elif isinstance(stmt, _IF_TRY):
+            for sub in walk(stmt, FUNCTION_NODES):
+                if isinstance(sub, FUNCTION_NODES) and sub.col_offset == 4:
                     add_function(sub, "", None)
 
     # calls are scanned after all classes of the module are known

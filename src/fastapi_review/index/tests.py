@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import WITH_NODES, walk
 from fastapi_review.index.symbols import Function, Module, dotted, unparse
 
 if TYPE_CHECKING:
@@ -92,10 +92,10 @@ def collect(index: ProjectIndex) -> None:
                 continue
             tf = TestFunction(function=fn, module=m, markers=_markers(fn, m))
             tf.fixtures = [a.arg for a in fn.node.args.args if a.arg not in {"self", "cls"}]
-            for node in walk(fn.node, (ast.Assert, ast.With | ast.AsyncWith)):
+            for node in walk(fn.node, (ast.Assert, WITH_NODES)):
                 if isinstance(node, ast.Assert):
                     tf.asserts += 1
-                elif isinstance(node, ast.With | ast.AsyncWith):
+                elif isinstance(node, WITH_NODES):
                     for item in node.items:
                         text = unparse(item.context_expr)
                         if re.match(r"(pytest\.)?raises\(", text):

@@ -24,6 +24,10 @@ ALLOWED_FASTAPI_IN_SERVICES = {"fastapi.concurrency", "fastapi.encoders"}
 PROBE_WORDS = ("health", "ready", "readiness", "live", "liveness", "ping", "probe")
 
 
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_MATCH_CASE_ASSERT = ast.match_case | ast.Assert
+
+
 def _session_names(fn: Function) -> tuple[set[str], set[str]]:
     """(names typed as a session, names that merely look like one) in a function."""
     typed: set[str] = set()
@@ -333,7 +337,7 @@ def complexity(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
             score += len(node.values) - 1
         elif isinstance(node, ast.comprehension):
             score += 1 + len(node.ifs)
-        elif isinstance(node, ast.match_case | ast.Assert):
+        elif isinstance(node, _MATCH_CASE_ASSERT):
             score += 1
     return score
 

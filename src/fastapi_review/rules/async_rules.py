@@ -16,7 +16,7 @@ from fastapi_review.index.callgraph import (
     method_not_named,
     qualified_call,
 )
-from fastapi_review.index.nodes import own_nodes, walk
+from fastapi_review.index.nodes import ASSIGN_NODES, FUNCTION_NODES, WITH_NODES, own_nodes, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import Route
 from fastapi_review.index.symbols import Call, Function, dotted, unparse
@@ -188,6 +188,13 @@ BLOCKING_METHODS: dict[str, tuple[str, frozenset[str] | None]] = {
 _NOT_IO = frozenset(
     {"pipeline", "get_paginator", "can_paginate", "meta", "exceptions", "generate_presigned_url"}
 )
+
+
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_RETURN_ASSIGN = ast.Return | ast.Assign
+_YIELD_YIELDFROM = ast.Yield | ast.YieldFrom
+_TUPLE_LIST_SET = ast.Tuple | ast.List | ast.Set
+_RETURN_YIELD_YIELDFROM = ast.Return | ast.Yield | ast.YieldFrom
 
 
 @dataclass
@@ -888,9 +895,7 @@ def _created_resource(graph: CallGraph, fn: Function, value: ast.expr) -> str | 
 
 def _is_parameter(fn: Function, func: ast.expr) -> bool:
     """`func` is a bare name bound by one of `fn`'s parameters."""
-    if not isinstance(func, ast.Name) or not isinstance(
-        fn.node, ast.FunctionDef | ast.AsyncFunctionDef
-    ):
+    if not isinstance(func, ast.Name) or not isinstance(fn.node, FUNCTION_NODES):
         return False
     args = fn.node.args
     return any(a.arg == func.id for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
@@ -991,9 +996,7 @@ class UnmanagedSession(Rule):
                 # (asked only once a created resource is found)
                 plain_dep: bool | None = None
                 for sub in graph.own_nodes(fn, (ast.Return, ast.Assign)):
-                    if not isinstance(sub, ast.Return | ast.Assign) or not isinstance(
-                        sub.value, ast.Call
-                    ):
+                    if not isinstance(sub, _RETURN_ASSIGN) or not isinstance(sub.value, ast.Call):
                         continue  # only a call creates a resource
                     if isinstance(sub, ast.Return):
                         kind = _created_resource(graph, fn, sub.value)
@@ -1040,10 +1043,7 @@ class UnmanagedSession(Rule):
 
 def _plain_dependency(graph: CallGraph, fn: Function) -> bool:
     """`fn` is used as a FastAPI dependency (`Depends(fn)`) and does not yield."""
-    if any(
-        isinstance(n, ast.Yield | ast.YieldFrom)
-        for n in graph.own_nodes(fn, ast.Yield | ast.YieldFrom)
-    ):
+    if any(isinstance(n, _YIELD_YIELDFROM) for n in graph.own_nodes(fn, _YIELD_YIELDFROM)):
         return False
     return any(e.kind == "depends" for e in graph.callers(fn))
 
@@ -1054,7 +1054,7 @@ def _mentions(expr: ast.expr | None, var: str) -> bool:
         return False
     if isinstance(expr, ast.Name):
         return expr.id == var
-    if isinstance(expr, ast.Tuple | ast.List | ast.Set):
+    if isinstance(expr, _TUPLE_LIST_SET):
         return any(_mentions(e, var) for e in expr.elts)
     if isinstance(expr, ast.Dict):
         return any(_mentions(e, var) for e in expr.values)
@@ -1097,13 +1097,13 @@ def _is_managed(
     for sub in own_nodes(
         fn_node,
         (
-            ast.AsyncWith | ast.With,
+            WITH_NODES,
             ast.Call,
-            ast.Return | ast.Yield | ast.YieldFrom,
-            ast.Assign | ast.AnnAssign,
+            _RETURN_YIELD_YIELDFROM,
+            ASSIGN_NODES,
         ),
     ):
-        if isinstance(sub, ast.AsyncWith | ast.With):
+        if isinstance(sub, WITH_NODES):
             if any(_mentions(item.context_expr, var) for item in sub.items):
                 return True
         elif isinstance(sub, ast.Call):
@@ -1121,10 +1121,10 @@ def _is_managed(
                 # a plain repository holding it: managed only if the wrapper escapes
                 if _is_managed(fn_node, wrapper.id):
                     return True
-        elif isinstance(sub, ast.Return | ast.Yield | ast.YieldFrom):
+        elif isinstance(sub, _RETURN_YIELD_YIELDFROM):
             if _mentions(sub.value, var) and (returned_ok or not isinstance(sub, ast.Return)):
                 return True
-        elif isinstance(sub, ast.Assign | ast.AnnAssign):
+        elif isinstance(sub, ASSIGN_NODES):
             targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
             if _mentions(sub.value, var) and any(not isinstance(t, ast.Name) for t in targets):
                 return True

@@ -17,7 +17,7 @@ from fastapi_review.index.callgraph import (
 )
 from fastapi_review.index.data import OrmModel
 from fastapi_review.index.kafka import send_sites
-from fastapi_review.index.nodes import own_nodes, walk
+from fastapi_review.index.nodes import ASSIGN_NODES, DEF_NODES, NAME_OR_ATTRIBUTE, own_nodes, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import Route
 from fastapi_review.index.symbols import Call, Function, Module, dotted
@@ -52,6 +52,11 @@ SYNC_DRIVERS = re.compile(r"^\s*[a-z]+\+(psycopg2|pymysql|mysqldb|pg8000|cx_orac
 
 _COMMIT = frozenset({"commit"})
 _GET = frozenset({"get"})
+
+
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_RETURN_CALL = ast.Return | ast.Call
+_IF_FOR_WHILE_WITH_ASYNCWITH_TRY = ast.If | ast.For | ast.While | ast.With | ast.AsyncWith | ast.Try
 
 
 def _session_call(graph: CallGraph, fn: Function, call: Call, methods: frozenset[str]) -> bool:
@@ -266,8 +271,8 @@ def _annotation_models(
     if ann is None:
         return []
     out: list[OrmModel] = []
-    for sub in walk(ann, (ast.Name | ast.Attribute, ast.Constant)):
-        if isinstance(sub, ast.Name | ast.Attribute):
+    for sub in walk(ann, (NAME_OR_ATTRIBUTE, ast.Constant)):
+        if isinstance(sub, NAME_OR_ATTRIBUTE):
             model = _orm_by_expr(index, graph, m, sub)
             if model is not None and model not in out:
                 out.append(model)
@@ -529,7 +534,7 @@ def _schema_fields(index: ProjectIndex, m: Module, name: str | None) -> tuple[st
         return "", set()
     while isinstance(expr, ast.Subscript):  # list[Out], Sequence[Out], Optional[Out]
         expr = expr.slice
-    text = dotted(expr) if isinstance(expr, ast.Name | ast.Attribute) else None
+    text = dotted(expr) if isinstance(expr, NAME_OR_ATTRIBUTE) else None
     if not text:
         return "", set()
     head, _, rest = text.partition(".")
@@ -595,7 +600,7 @@ def _serialised(
             schema, fields = _schema_fields(index, m, owner)
         if var is None or var not in bound or not fields:
             continue
-        if not isinstance(sub, ast.Return | ast.Call) or sub.lineno <= bound[var][1]:
+        if not isinstance(sub, _RETURN_CALL) or sub.lineno <= bound[var][1]:
             continue
         if isinstance(sub, ast.Call) and any(k.arg in {"update", None} for k in sub.keywords):
             continue
@@ -800,7 +805,7 @@ def _revision_order(index: ProjectIndex, mods: list[Module]) -> list[Module]:
 
 def _module_assign(m: Module, name: str) -> ast.expr | None:
     for stmt in m.tree.body:
-        if isinstance(stmt, ast.Assign | ast.AnnAssign):
+        if isinstance(stmt, ASSIGN_NODES):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             if any(isinstance(t, ast.Name) and t.id == name for t in targets):
                 return stmt.value
@@ -1481,14 +1486,14 @@ def _filters(graph: CallGraph, fn: Function) -> bool:
 
 def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     for stmt in body:
-        if isinstance(stmt, ast.If | ast.For | ast.While | ast.With | ast.AsyncWith | ast.Try):
+        if isinstance(stmt, _IF_FOR_WHILE_WITH_ASYNCWITH_TRY):
             inner: list[ast.stmt] = list(getattr(stmt, "body", []))
             inner += list(getattr(stmt, "orelse", []))
             inner += list(getattr(stmt, "finalbody", []))
             for h in getattr(stmt, "handlers", []):
                 inner += list(h.body)
             yield from _statements(inner)
-        elif not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        elif not isinstance(stmt, DEF_NODES):
             yield stmt
 
 

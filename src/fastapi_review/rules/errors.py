@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from fastapi_review.index.callgraph import call_graph
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import ASSIGN_NODES, WITH_NODES, walk
 from fastapi_review.index.project import ProjectIndex, contains_any
 from fastapi_review.index.routes import exception_handlers
 from fastapi_review.index.symbols import Function, Module, dotted, unparse
@@ -55,6 +55,10 @@ RESPONSE_CALLS = {
 }
 TRACEBACK_CALLS = {"format_exc", "format_exception", "format_tb", "format_stack", "print_exc"}
 HEALTHISH = ("health", "ready", "readiness", "live", "liveness", "ping", "probe")
+
+
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_PASS_CONTINUE_BREAK = ast.Pass | ast.Continue | ast.Break
 
 
 def _resolved(module: Module, expr: ast.expr) -> str:
@@ -337,7 +341,7 @@ class LeaksInternals(Rule):
         and the values of local variables these use (`body = Error(detail=f"{exc}")`)."""
         assigned: dict[str, list[ast.expr]] = {}
         direct: list[ast.AST] = []
-        for sub in own_nodes(fn.node, (ast.Return, ast.Call, ast.Assign | ast.AnnAssign)):
+        for sub in own_nodes(fn.node, (ast.Return, ast.Call, ASSIGN_NODES)):
             if isinstance(sub, ast.Return) and sub.value is not None:
                 if http_facing:
                     direct.append(sub.value)
@@ -345,7 +349,7 @@ class LeaksInternals(Rule):
                 name = (dotted(sub.func) or "").rsplit(".", 1)[-1]
                 if name in RESPONSE_CALLS:
                     direct.append(sub)
-            elif isinstance(sub, ast.Assign | ast.AnnAssign) and sub.value is not None:
+            elif isinstance(sub, ASSIGN_NODES) and sub.value is not None:
                 targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
                 for t in targets:
                     if isinstance(t, ast.Name):
@@ -439,7 +443,7 @@ def _is_swallowed(handler: ast.ExceptHandler, results: frozenset[str] = frozense
     """Only pass / continue / break / `return None|False`, or `return x` where `x` is the
     variable the function returns on success (`except Exception: return order`)."""
     for stmt in handler.body:
-        if isinstance(stmt, ast.Pass | ast.Continue | ast.Break):
+        if isinstance(stmt, _PASS_CONTINUE_BREAK):
             continue
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # `...` or a comment-like string
@@ -545,7 +549,7 @@ class SwallowedException(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for module in ctx.index.source_modules:
-            for node in walk(module.tree, (ast.ExceptHandler, ast.With | ast.AsyncWith)):
+            for node in walk(module.tree, (ast.ExceptHandler, WITH_NODES)):
                 if isinstance(node, ast.ExceptHandler):
                     owner = ctx.index.enclosing_function(module.path, node.lineno)
                     if owner is not None and _is_healthish(owner):
@@ -559,7 +563,7 @@ class SwallowedException(Rule):
                             node.lineno,
                             f"`except {caught}` hides the error: no log and no re-raise",
                         )
-                elif isinstance(node, ast.With | ast.AsyncWith):
+                elif isinstance(node, WITH_NODES):
                     for item in node.items:
                         call = item.context_expr
                         if (

@@ -14,7 +14,17 @@ from typing import ClassVar
 
 from fastapi_review.index.callgraph import is_stub
 from fastapi_review.index.kafka import KafkaClient, KafkaSend, client_class, send_sites
-from fastapi_review.index.nodes import children, has_span, parent_of, walk
+from fastapi_review.index.nodes import (
+    ASSIGN_NODES,
+    FOR_NODES,
+    NAME_OR_ATTRIBUTE,
+    TRY_NODES,
+    WITH_NODES,
+    children,
+    has_span,
+    parent_of,
+    walk,
+)
 from fastapi_review.index.project import ProjectIndex, contains_any
 from fastapi_review.index.symbols import Function, dotted, unparse
 from fastapi_review.models import Finding, Severity
@@ -56,6 +66,16 @@ from fastapi_review.rules.kafka_flow import (
 )
 
 # --- shared helpers -------------------------------------------------------------------
+
+
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_RETURN_RAISE = ast.Return | ast.Raise
+_RETURN_YIELD = ast.Return | ast.Yield
+_CONTINUE_RETURN_BREAK = ast.Continue | ast.Return | ast.Break
+_RETURN_BREAK = ast.Return | ast.Break
+_ALL_ASSIGNS = ast.Assign | ast.AugAssign | ast.AnnAssign
+_RETURN_CONTINUE = ast.Return | ast.Continue
+_ATTRIBUTE_CALL_SUBSCRIPT = ast.Attribute | ast.Call | ast.Subscript
 
 
 def _parent(root: ast.AST, node: ast.AST) -> ast.AST | None:
@@ -648,7 +668,7 @@ class ConsumerShutdown(Rule):
         if not (isinstance(test, ast.Constant) and test.value is True):
             return False
         for s in sites(loop.body):
-            if isinstance(s.node, ast.Return | ast.Raise):
+            if isinstance(s.node, _RETURN_RAISE):
                 return False
             if isinstance(s.node, ast.Break) and (not s.loops or s.loops[-1] is loop.node):
                 return False
@@ -701,7 +721,7 @@ class ConsumerShutdown(Rule):
         called = {id(n.func) for n in own_walk(fn.node.body, ast.Call) if isinstance(n, ast.Call)}
         for s in sites(fn.node.body):
             node = s.node
-            if isinstance(node, ast.With | ast.AsyncWith) and any(
+            if isinstance(node, WITH_NODES) and any(
                 isinstance(item.context_expr, ast.Name) and item.context_expr.id == name
                 for item in node.items
             ):
@@ -741,9 +761,7 @@ class ConsumerShutdown(Rule):
         if stops_safe:
             return None
         own_loop = any(
-            lp.fn is fn
-            and isinstance(lp.node, ast.For | ast.AsyncFor)
-            and name in names_in(lp.node.iter)
+            lp.fn is fn and isinstance(lp.node, FOR_NODES) and name in names_in(lp.node.iter)
             for lp in loops
         ) or any(
             lp.fn is fn and lp.fetch is not None and name in names_in(lp.fetch) for lp in loops
@@ -832,8 +850,8 @@ def _cancel_only_stops(
 
 def _escapes(fn: Function, name: str) -> bool:
     """Is the local handed out (returned, stored, passed, yielded)?"""
-    for node in walk(fn.node, (ast.Return | ast.Yield, ast.Assign, ast.Call)):
-        if isinstance(node, ast.Return | ast.Yield) and node.value is not None:
+    for node in walk(fn.node, (_RETURN_YIELD, ast.Assign, ast.Call)):
+        if isinstance(node, _RETURN_YIELD) and node.value is not None:
             if name in names_in(node.value):
                 return True
         elif isinstance(node, ast.Assign) and name in names_in(node.value):
@@ -1124,7 +1142,7 @@ def _block_ends_after(region: Region, call: ast.Call) -> bool:
                     | ast.AsyncWith,
                 ):
                     rest = body[i + 1 :]
-                    return any(isinstance(r, ast.Continue | ast.Return | ast.Break) for r in rest)
+                    return any(isinstance(r, _CONTINUE_RETURN_BREAK) for r in rest)
     return False
 
 
@@ -1297,7 +1315,7 @@ class NoDeadLetter(Rule):
     ) -> Iterator[ast.ExceptHandler]:
         for s in sites(step.region):
             node = s.node
-            if not isinstance(node, ast.Try | ast.TryStar) or not node.handlers:
+            if not isinstance(node, TRY_NODES) or not node.handlers:
                 continue
             if s.in_handler or s.in_finally:
                 continue
@@ -1315,9 +1333,7 @@ class NoDeadLetter(Rule):
                 inner is not None
                 and id(inner) not in consume_nodes
                 # `for msg in batch`: the next iteration is the next message, not a retry
-                and not (
-                    isinstance(inner, ast.For | ast.AsyncFor) and mentions(inner.iter, step.tainted)
-                )
+                and not (isinstance(inner, FOR_NODES) and mentions(inner.iter, step.tainted))
             )
             for h in node.handlers:
                 if is_stop_handler(h):
@@ -1392,11 +1408,11 @@ def _handler_recovers(
         ):
             return True  # the caller gets a failure signal and decides
     last = h.body[-1] if h.body else None
-    if in_retry_loop and not isinstance(last, ast.Return | ast.Break):
+    if in_retry_loop and not isinstance(last, _RETURN_BREAK):
         return True
     # a handler that does real work (fallback value, compensation) is not a silent drop
-    for node in own_walk(h.body, (ast.Assign | ast.AugAssign | ast.AnnAssign, ast.Break)):
-        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+    for node in own_walk(h.body, (_ALL_ASSIGNS, ast.Break)):
+        if isinstance(node, _ALL_ASSIGNS):
             return True
         if isinstance(node, ast.Break):
             return True  # leaves the loop uncommitted: redelivered after restart
@@ -1512,8 +1528,8 @@ _GUARD_WORDS = re.compile(r"version|sequence|(^|_)seq(_|$)|offset|processed|last
 def _loaded_names(stmts: Region) -> set[str]:
     """Local names bound to a loaded record: `x = await repo.get(...)`, `x = res.scalar_one()`."""
     out: set[str] = set()
-    for node in own_walk(stmts, ast.Assign | ast.AnnAssign):
-        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+    for node in own_walk(stmts, ASSIGN_NODES):
+        if isinstance(node, ASSIGN_NODES) and node.value is not None:
             value = node.value
             loaded = any(isinstance(n, ast.Await) for n in walk(value, ast.Await)) or (
                 isinstance(value, ast.Call) and func_name(value) in _READ_CALLS
@@ -1595,7 +1611,7 @@ def _state_guard(stmts: Region) -> bool:
 
 def _exits(body: Region) -> bool:
     last = body[-1] if body else None
-    return isinstance(last, ast.Return | ast.Continue)
+    return isinstance(last, _RETURN_CONTINUE)
 
 
 def _keyed_lookup(expr: ast.expr, tainted: set[str]) -> bool:
@@ -1612,7 +1628,7 @@ def _keyed_lookup(expr: ast.expr, tainted: set[str]) -> bool:
             return False  # isinstance(event, X), len(...), a pure helper
     elif isinstance(f, ast.Attribute):
         root: ast.expr = f.value
-        while isinstance(root, ast.Attribute | ast.Call | ast.Subscript):
+        while isinstance(root, _ATTRIBUTE_CALL_SUBSCRIPT):
             root = root.func if isinstance(root, ast.Call) else root.value
         if isinstance(root, ast.Name) and (root.id in tainted or root.id in _PURE_MODULES):
             return False  # event.is_test(), re.match(...), json.loads(...)
@@ -2000,8 +2016,8 @@ class UnvalidatedMessage(Rule):
                 client.role == "consumer"
                 and deser is not None
                 and any(
-                    isinstance(n, ast.Attribute | ast.Name) and (dotted(n) or "").endswith("loads")
-                    for n in walk(deser, ast.Attribute | ast.Name)
+                    isinstance(n, NAME_OR_ATTRIBUTE) and (dotted(n) or "").endswith("loads")
+                    for n in walk(deser, NAME_OR_ATTRIBUTE)
                 )
             ):
                 yield self.finding(
@@ -2198,8 +2214,8 @@ class NoCorrelationId(Rule):
         if names & _params(fn):
             return True  # passed in by the caller: cannot tell here
         texts: list[str] = []
-        for node in own_walk(fn.node.body, (ast.Assign | ast.AnnAssign | ast.AugAssign, ast.Call)):
-            if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+        for node in own_walk(fn.node.body, (_ALL_ASSIGNS, ast.Call)):
+            if isinstance(node, _ALL_ASSIGNS):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if any(names_in(t) & names for t in targets) and node.value is not None:
                     texts.append(unparse(node.value))

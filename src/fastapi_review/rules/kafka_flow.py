@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 
 from fastapi_review.index.callgraph import call_graph, implementations
 from fastapi_review.index.kafka import CLIENT_CLASSES, KafkaClient, KafkaSend
-from fastapi_review.index.nodes import children, scope_walk, walk
+from fastapi_review.index.nodes import (
+    ASSIGN_NODES,
+    FOR_NODES,
+    LOOP_NODES,
+    NAME_OR_ATTRIBUTE,
+    TRY_NODES,
+    WITH_NODES,
+    children,
+    scope_walk,
+    walk,
+)
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import (
     Call,
@@ -104,6 +114,7 @@ class Site(typing.NamedTuple):
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_ANN_AUG = ast.AnnAssign | ast.AugAssign
 
 
 def sites(stmts: list[ast.stmt]) -> Iterator[Site]:
@@ -130,7 +141,7 @@ def _sites(node: ast.AST, ctx: Site, out: list[Site]) -> None:
     out.append(here)
     if isinstance(node, _SCOPES):
         return
-    if isinstance(node, ast.Try | ast.TryStar):
+    if isinstance(node, TRY_NODES):
         protected = (*ctx.tries, node) if node.handlers else ctx.tries
         for s in node.body:
             _sites(s, Site(s, protected, ctx.in_handler, ctx.in_finally, ctx.loops), out)
@@ -145,8 +156,8 @@ def _sites(node: ast.AST, ctx: Site, out: list[Site]) -> None:
         for s in node.finalbody:
             _sites(s, Site(s, ctx.tries, ctx.in_handler, True, ctx.loops), out)
         return
-    if isinstance(node, ast.For | ast.AsyncFor | ast.While):
-        head = [node.iter, node.target] if isinstance(node, ast.For | ast.AsyncFor) else [node.test]
+    if isinstance(node, LOOP_NODES):
+        head = [node.iter, node.target] if isinstance(node, FOR_NODES) else [node.test]
         for e in head:
             _sites(e, here, out)
         inner = Site(node, ctx.tries, ctx.in_handler, ctx.in_finally, (*ctx.loops, node))
@@ -359,15 +370,15 @@ def _loops_of(ix: ProjectIndex, fn: Function, loops: list[ast.AST]) -> list[Cons
     """The consume loops among `fn`'s own loops."""
     out: list[ConsumeLoop] = []
     for node in loops:
-        if isinstance(node, ast.For | ast.AsyncFor):
+        if isinstance(node, FOR_NODES):
             it = node.iter.value if isinstance(node.iter, ast.Await) else node.iter
             if consumer_like(ix, fn, it) or _fetch_call(ix, fn, it) is not None:
                 out.append(ConsumeLoop(fn, node, _target_names(node.target)))
         elif isinstance(node, ast.While):
             fetch: ast.Call | None = None
             messages: set[str] = set()
-            for sub in own_walk(node.body, ast.Assign | ast.AnnAssign):
-                if isinstance(sub, ast.Assign | ast.AnnAssign) and sub.value is not None:
+            for sub in own_walk(node.body, ASSIGN_NODES):
+                if isinstance(sub, ASSIGN_NODES) and sub.value is not None:
                     call = _fetch_call(ix, fn, sub.value)
                     if call is not None:
                         fetch = fetch or call
@@ -379,8 +390,8 @@ def _loops_of(ix: ProjectIndex, fn: Function, loops: list[ast.AST]) -> list[Cons
             changed = True
             while changed:
                 changed = False
-                for sub in own_walk(node.body, ast.For | ast.AsyncFor):
-                    if isinstance(sub, ast.For | ast.AsyncFor) and mentions(sub.iter, messages):
+                for sub in own_walk(node.body, FOR_NODES):
+                    if isinstance(sub, FOR_NODES) and mentions(sub.iter, messages):
                         new = _target_names(sub.target) - messages
                         if new:
                             messages |= new
@@ -466,12 +477,10 @@ def propagate(stmts: Region, tainted: set[str]) -> set[str]:
                 for t in node.targets:
                     out |= names_in(t)
             elif (
-                isinstance(node, ast.AnnAssign | ast.AugAssign)
-                and node.value is not None
-                and mentions(node.value, out)
-            ) or (isinstance(node, ast.For | ast.AsyncFor) and mentions(node.iter, out)):
+                isinstance(node, _ANN_AUG) and node.value is not None and mentions(node.value, out)
+            ) or (isinstance(node, FOR_NODES) and mentions(node.iter, out)):
                 out |= names_in(node.target)
-            elif isinstance(node, ast.With | ast.AsyncWith):
+            elif isinstance(node, WITH_NODES):
                 for item in node.items:
                     if item.optional_vars is not None and mentions(item.context_expr, out):
                         out |= names_in(item.optional_vars)
@@ -563,7 +572,7 @@ def _names_of(ann: ast.expr) -> str:
         return " ".join(
             n.id if isinstance(n, ast.Name) else n.attr
             for n in nodes
-            if isinstance(n, ast.Name | ast.Attribute)
+            if isinstance(n, NAME_OR_ATTRIBUTE)
         )
     return unparse(ann)
 
@@ -841,7 +850,7 @@ def _try_covered(fn: Function) -> set[int]:
     """ids of the nodes of `fn` (not inside nested defs) in the body of a try with
     handlers: the same nodes `sites` gives with `tries`, read from the flattened tree."""
     out: set[int] = set()
-    for t in scope_walk(fn.node.body, ast.Try | ast.TryStar):
-        if isinstance(t, ast.Try | ast.TryStar) and t.handlers:
+    for t in scope_walk(fn.node.body, TRY_NODES):
+        if isinstance(t, TRY_NODES) and t.handlers:
             out.update(map(id, scope_walk(t.body)))
     return out

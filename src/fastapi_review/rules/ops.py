@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import NAME_OR_ATTRIBUTE, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import Function, Module, dotted, unparse
 from fastapi_review.models import Finding, Severity
@@ -44,6 +44,10 @@ REQUIRED_VERSIONS: dict[str, tuple[tuple[int, int], str]] = {
 }
 
 
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_MOD_ADD = ast.Mod | ast.Add
+
+
 def _imports_any(index: ProjectIndex, prefixes: tuple[str, ...]) -> bool:
     return any(
         q.split(".", 1)[0] in prefixes for m in index.source_modules for q in m.imports.values()
@@ -75,7 +79,7 @@ def _words(fn: Function) -> set[str]:
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
         out.update(w for w in re.split(r"[^a-z0-9]+", text.lower()) if w)
-        if isinstance(node, ast.Name | ast.Attribute):
+        if isinstance(node, NAME_OR_ATTRIBUTE):
             out.add(text.lower())
     return out
 
@@ -365,7 +369,7 @@ def _formatted_message(call: ast.Call) -> str | None:
         isinstance(v, ast.FormattedValue) for v in msg.values
     ):
         return "an f-string"
-    if isinstance(msg, ast.BinOp) and isinstance(msg.op, ast.Mod | ast.Add):
+    if isinstance(msg, ast.BinOp) and isinstance(msg.op, _MOD_ADD):
         return "string formatting"
     if (
         isinstance(msg, ast.Call)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import FUNCTION_NODES, walk
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import dotted
 from fastapi_review.models import Finding
@@ -231,7 +231,7 @@ class PydanticV1Api(Rule):
                         stmt.lineno,
                         f"{cls.name} uses the Pydantic v1 {what}; use `model_config = ConfigDict(...)`",
                     )
-                if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                if not isinstance(stmt, FUNCTION_NODES):
                     continue
                 for dec in stmt.decorator_list:
                     target = dec.func if isinstance(dec, ast.Call) else dec

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import ASSIGN_NODES, FUNCTION_NODES, walk
 from fastapi_review.index.project import contains_any
 from fastapi_review.index.symbols import Module, dotted
 from fastapi_review.models import Finding, Severity
@@ -43,6 +43,10 @@ WEAK_LOCAL_PASSWORDS = {
 # settings classes and modules for a non-production environment (`TestAppSettings`,
 # `settings/development.py`): their debug flags and sample secrets are meant for that environment
 NON_PROD_WORDS = {"test", "tests", "testing", "dev", "development", "local"}
+
+
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_LIST_TUPLE_SET = ast.List | ast.Tuple | ast.Set
 
 
 def _words(name: str) -> set[str]:
@@ -168,9 +172,9 @@ def _secret_assignments(module: Module) -> Iterator[tuple[str, ast.Constant]]:
     `{"name": "..."}` and `def f(name="...")` in a module."""
     for node in walk(
         module.tree,
-        (ast.Assign | ast.AnnAssign, ast.Call, ast.Dict, ast.FunctionDef | ast.AsyncFunctionDef),
+        (ASSIGN_NODES, ast.Call, ast.Dict, FUNCTION_NODES),
     ):
-        if isinstance(node, ast.Assign | ast.AnnAssign):
+        if isinstance(node, ASSIGN_NODES):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             value = _unwrap_default(node.value)
             for t in targets:
@@ -199,7 +203,7 @@ def _secret_assignments(module: Module) -> Iterator[tuple[str, ast.Constant]]:
                     and isinstance(val.value, str)
                 ):
                     yield key.value, val
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        elif isinstance(node, FUNCTION_NODES):
             args = node.args
             positional = [*args.posonlyargs, *args.args]
             for arg, default in zip(
@@ -363,7 +367,7 @@ def _is_true(expr: ast.expr | None) -> bool:
 
 
 def _has_star(expr: ast.expr | None) -> bool:
-    if isinstance(expr, ast.List | ast.Tuple | ast.Set):
+    if isinstance(expr, _LIST_TUPLE_SET):
         return any(isinstance(e, ast.Constant) and e.value == "*" for e in expr.elts)
     return isinstance(expr, ast.Constant) and expr.value == "*"
 

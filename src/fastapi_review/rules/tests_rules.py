@@ -45,6 +45,11 @@ _NO_ERROR_NAME = re.compile(
 )
 
 
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_AWAIT_CALL = ast.Await | ast.Call
+_ASSERT_RAISE = ast.Assert | ast.Raise
+
+
 def is_pytest_test(tf: TestFunction) -> bool:
     """Whether pytest collects this function as a test: not a fixture (`@pytest.fixture`
     named `test_user`), not defined in a `conftest.py` (pytest collects no tests there)."""
@@ -109,10 +114,7 @@ def _uses_client(tf: TestFunction) -> bool:
     names = [dotted(n) or "" for n in walk(tf.function.node, ast.expr)]
     return any(c in name for name in names for c in CLIENTS) or (
         "client" in text
-        and any(
-            isinstance(n, ast.Await | ast.Call)
-            for n in walk(tf.function.node, ast.Await | ast.Call)
-        )
+        and any(isinstance(n, _AWAIT_CALL) for n in walk(tf.function.node, _AWAIT_CALL))
         and any(
             isinstance(c.node.func, ast.Attribute)
             and c.node.func.attr in {"get", "post", "put", "patch", "delete"}
@@ -173,7 +175,7 @@ def _has_assertion(index: ProjectIndex, tf: TestFunction, depth: int = 0) -> boo
         for call in tf.function.calls:
             fn = index.function(call.target) if call.target else None
             if fn is not None and any(
-                isinstance(n, ast.Assert | ast.Raise) for n in walk(fn.node, ast.Assert | ast.Raise)
+                isinstance(n, _ASSERT_RAISE) for n in walk(fn.node, _ASSERT_RAISE)
             ):
                 return True
     return False

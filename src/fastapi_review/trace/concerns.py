@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi_review.index.kafka import KafkaClient
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import LOOP_NODES, NAME_OR_ATTRIBUTE, walk
 from fastapi_review.index.symbols import Function, dotted, unparse
 from fastapi_review.models import (
     CoverageMetrics,
@@ -29,6 +29,10 @@ from fastapi_review.models import (
 from fastapi_review.trace import evidence as ev
 from fastapi_review.trace.facts import Facts, Site, loc
 from fastapi_review.trace.structural import Outcome
+
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_ATTRIBUTE_NAME_CONSTANT = ast.Attribute | ast.Name | ast.Constant
+_EQ_IS_IN = ast.Eq | ast.Is | ast.In
 
 
 @dataclass
@@ -330,8 +334,8 @@ def commit_after_processing(env: Env, req: Requirement) -> Outcome | None:
             return _unverified("the consumer's auto-commit setting is not known statically")
     # the commit must follow the processing in the consume loop
     for f in _consumer_functions(env):
-        for node in walk(f.node, ast.For | ast.AsyncFor | ast.While):
-            if not isinstance(node, ast.For | ast.AsyncFor | ast.While):
+        for node in walk(f.node, LOOP_NODES):
+            if not isinstance(node, LOOP_NODES):
                 continue
             calls = [
                 (n.lineno, unparse(n.func)) for stmt in node.body for n in walk(stmt, ast.Call)
@@ -451,18 +455,16 @@ def _backoff_bases(env: Env, loops: list[Site]) -> set[float]:
         m = idx.modules.get(path)
         if m is None:
             continue
-        for node in walk(m.tree, ast.For | ast.AsyncFor | ast.While):
-            if getattr(node, "lineno", None) != line or not isinstance(
-                node, ast.For | ast.AsyncFor | ast.While
-            ):
+        for node in walk(m.tree, LOOP_NODES):
+            if getattr(node, "lineno", None) != line or not isinstance(node, LOOP_NODES):
                 continue
             for call in walk(node, ast.Call):
                 if isinstance(call, ast.Call) and (dotted(call.func) or "").endswith("sleep"):
                     for a in call.args[:1]:
                         nums = [
                             ev.number(idx, m, x)
-                            for x in walk(a, ast.Attribute | ast.Name | ast.Constant)
-                            if isinstance(x, ast.Attribute | ast.Name | ast.Constant)
+                            for x in walk(a, _ATTRIBUTE_NAME_CONSTANT)
+                            if isinstance(x, _ATTRIBUTE_NAME_CONSTANT)
                         ]
                         known = [n for n in nums if n is not None and n > 0]
                         if known:
@@ -476,10 +478,8 @@ def _loops_at(env: Env, loops: list[Site]) -> list[tuple[Site, ast.AST]]:
         m = env.facts.index.modules.get(path)
         if m is None:
             continue
-        for node in walk(m.tree, ast.For | ast.AsyncFor | ast.While):
-            if getattr(node, "lineno", None) == line and isinstance(
-                node, ast.For | ast.AsyncFor | ast.While
-            ):
+        for node in walk(m.tree, LOOP_NODES):
+            if getattr(node, "lineno", None) == line and isinstance(node, LOOP_NODES):
                 out.append(((path, line), node))
     return out
 
@@ -668,7 +668,7 @@ def schema_validation(env: Env, req: Requirement) -> Outcome | None:
 
 def _awaits_task(fn: ast.AST) -> bool:
     for n in walk(fn, (ast.Await, ast.Call)):
-        if isinstance(n, ast.Await) and isinstance(n.value, ast.Name | ast.Attribute):
+        if isinstance(n, ast.Await) and isinstance(n.value, NAME_OR_ATTRIBUTE):
             return True
         if isinstance(n, ast.Call) and (dotted(n.func) or "").rsplit(".", 1)[-1] in {
             "gather",
@@ -793,7 +793,7 @@ def _early_return_guard(fn: Function) -> int | None:
             if (
                 isinstance(cmp, ast.Compare)
                 and len(cmp.ops) == 1
-                and isinstance(cmp.ops[0], ast.Eq | ast.Is | ast.In)
+                and isinstance(cmp.ops[0], _EQ_IS_IN)
             ):
                 sides = [cmp.left, *cmp.comparators]
                 if any(isinstance(x, ast.Attribute) for x in sides) and any(

@@ -14,7 +14,14 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import (
+    ASSIGN_NODES,
+    DEF_NODES,
+    FUNCTION_NODES,
+    LOOP_NODES,
+    WITH_NODES,
+    walk,
+)
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.routes import exception_handlers
 from fastapi_review.index.symbols import Function, Module, dotted, unparse
@@ -382,12 +389,7 @@ def json_logging_sites(facts: Facts) -> list[Site]:
     """A JSON renderer/formatter built in a function that configures logging."""
     out: list[Site] = []
     for m in facts.index.source_modules:
-        top = [
-            n
-            for stmt in m.tree.body
-            if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-            for n in walk(stmt)
-        ]
+        top = [n for stmt in m.tree.body if not isinstance(stmt, DEF_NODES) for n in walk(stmt)]
         scopes: list[list[ast.AST]] = [list(walk(f.node)) for f in m.functions] + [top]
         for nodes in scopes:
             renderer = next(
@@ -449,7 +451,7 @@ def exception_statuses(facts: Facts) -> dict[str, tuple[int, Site]]:
                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
                 else []
             )
-            value = stmt.value if isinstance(stmt, ast.Assign | ast.AnnAssign) else None
+            value = stmt.value if isinstance(stmt, ASSIGN_NODES) else None
             if any(t.id in {"status_code", "status", "http_status"} for t in targets):
                 code = status_code(value)
                 if code is not None:
@@ -579,7 +581,7 @@ def publish_before_commit(facts: Facts) -> list[Site]:
             continue
         # async with session.begin() / self._transaction(): the commit is at the block's end
         for node in _own_nodes(fn):
-            if isinstance(node, ast.With | ast.AsyncWith):
+            if isinstance(node, WITH_NODES):
                 ctx = " ".join(unparse(i.context_expr) for i in node.items).lower()
                 start, end = node.lineno, node.end_lineno or node.lineno
                 if re.search(r"begin|transaction|atomic", ctx) and any(
@@ -598,10 +600,8 @@ def retry_loops(facts: Facts, paths: set[str] | None = None) -> list[Site]:
         if paths is not None and m.path not in paths:
             continue
         pauses = _pausing_calls(facts, m)
-        for node in walk(
-            m.tree, (ast.For | ast.AsyncFor | ast.While, ast.FunctionDef | ast.AsyncFunctionDef)
-        ):
-            if isinstance(node, ast.For | ast.AsyncFor | ast.While):
+        for node in walk(m.tree, (LOOP_NODES, FUNCTION_NODES)):
+            if isinstance(node, LOOP_NODES):
                 for t in (n for s in node.body for n in walk(s)):
                     if isinstance(t, ast.Try) and any(
                         isinstance(c, ast.Call)
@@ -623,7 +623,7 @@ def retry_loops(facts: Facts, paths: set[str] | None = None) -> list[Site]:
                     ):
                         out.append((m.path, node.lineno))
                         break
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            elif isinstance(node, FUNCTION_NODES):
                 for dec in node.decorator_list:
                     d = dec.func if isinstance(dec, ast.Call) else dec
                     target = m.imports.get((dotted(d) or "").split(".")[0], "")

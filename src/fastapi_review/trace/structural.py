@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi_review.index.data import PydanticModel
-from fastapi_review.index.nodes import walk
+from fastapi_review.index.nodes import FUNCTION_NODES, walk
 from fastapi_review.index.routes import Route
 from fastapi_review.models import Requirement, RequirementStatus
 from fastapi_review.trace.facts import (
@@ -92,9 +92,7 @@ def _route_param_names(facts: Facts, route: Route) -> set[str]:
                 hit = index.lookup(qname)
                 if hit is None:
                     continue
-                if hasattr(hit, "node") and isinstance(
-                    hit.node, ast.FunctionDef | ast.AsyncFunctionDef
-                ):
+                if hasattr(hit, "node") and isinstance(hit.node, FUNCTION_NODES):
                     names.update(a.arg for a in hit.node.args.args + hit.node.args.kwonlyargs)
                 pm = index.pydantic_models.get(getattr(hit, "fqname", ""))
                 if pm is not None:

@@ -61,6 +61,10 @@ _RANK: dict[str, int] = {
 }
 
 
+# unions `isinstance` tests, built once (see `index.nodes.FUNCTION_NODES`)
+_LT_LTE_GT_GTE = ast.Lt | ast.LtE | ast.Gt | ast.GtE
+
+
 @dataclass
 class TraceResult:
     traced: list[TracedRequirement] = field(default_factory=list)
@@ -656,8 +660,7 @@ def _rule_evidence(facts: Facts, req: Requirement) -> Outcome | None:
 def _compares(test: ast.expr) -> bool:
     """An ordering comparison (`balance < cost`, `points > limit`) in the guard."""
     return any(
-        isinstance(n, ast.Compare)
-        and any(isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in n.ops)
+        isinstance(n, ast.Compare) and any(isinstance(op, _LT_LTE_GT_GTE) for op in n.ops)
         for n in walk(test, ast.Compare)
     )
 
