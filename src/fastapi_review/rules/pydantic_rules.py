@@ -27,6 +27,7 @@ V1_METHODS = {
     "update_forward_refs": "model_rebuild()",
 }
 V1_DECORATORS = {"validator": "field_validator", "root_validator": "model_validator"}
+_V1_METHOD_ENDS = tuple(f".{m}" for m in V1_METHODS)  # how a target naming one ends
 V2_NAMES = {
     "field_validator",
     "model_validator",
@@ -270,7 +271,10 @@ class PydanticV1Api(Rule):
         for module in index.source_modules:
             for fn in module.functions:
                 for call in fn.calls:
-                    owner, _, method = (call.target or "").rpartition(".")
+                    named = call.target
+                    if not named or not named.endswith(_V1_METHOD_ENDS):
+                        continue  # (the usual answer, found without splitting the name)
+                    owner, _, method = named.rpartition(".")
                     if method not in V1_METHODS or not owner:
                         continue
                     cls_info = index.class_(owner.removesuffix("()"))
