@@ -99,19 +99,23 @@ def collect(index: ProjectIndex) -> None:
                 func = call.func
                 if type(func) is ast.Attribute and func.attr in SEND_METHODS:
                     _maybe_send(index, m, fn, call, c.target, c.awaited)
-                if c.text.endswith(".subscribe") and call.args:
+                if call.args and type(func) is ast.Attribute and func.attr == "subscribe":
                     subscribes.append(call)
         for node in m.nodes(ast.Call):
             if isinstance(node, ast.Call) and id(node) not in seen:
                 _maybe_client(index, m, None, node, resolver.dotted(node.func))
         # topics subscribed later: consumer.subscribe([...]), by the module's consumers
+        consumers = (
+            [c for c in index.kafka_clients if c.role == "consumer" and c.path == m.path]
+            if subscribes
+            else []
+        )
         for call in subscribes:
             arg = call.args[0]
             exprs = arg.elts if isinstance(arg, _LIST_TUPLE) else [arg]
             topics = [t for t in (index.string_value(m, e) for e in exprs) if t]
-            for client in index.kafka_clients:
-                if client.role == "consumer" and client.path == m.path:
-                    client.topics.extend(t for t in topics if t not in client.topics)
+            for client in consumers:
+                client.topics.extend(t for t in topics if t not in client.topics)
 
 
 _CLIENT_TARGETS = frozenset(CLIENT_CLASSES) | frozenset(PARTIALS)
