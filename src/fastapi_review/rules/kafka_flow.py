@@ -665,7 +665,10 @@ def library_of_send(ix: ProjectIndex, send: KafkaSend) -> str | None:
         f"kafka_flow.libraries.{m.path}",
         lambda: {q.split(".")[0] for q in m.imports.values()} & set(KAFKA_LIBS),
     )
-    project_libs = {k.library for k in ix.kafka_clients if k.role == "producer"}
+    project_libs = ix.once(
+        "kafka_flow.producer_libraries",
+        lambda: {k.library for k in ix.kafka_clients if k.role == "producer"},
+    )
     by_import = {
         "aiokafka": "aiokafka",
         "kafka": "kafka-python",
@@ -804,7 +807,7 @@ def _all_call_sites(
                 func = node.func  # `func_name`, and whether a bare name is the callee's text
                 if isinstance(func, Attribute):
                     name = func.attr
-                elif isinstance(func, Name) and c.text == func.id:
+                elif isinstance(func, Name):  # (its text is its name)
                     name = func.id
                 else:
                     continue
