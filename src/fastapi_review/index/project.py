@@ -356,11 +356,12 @@ def _build_index(
     paths, skipped = discover(root, include or [], exclude or [])
     index.skipped.extend(skipped)
     for rel in paths:
-        special = not_regular(root, rel)
+        raw = preread.pop(rel, None)
+        special = not_regular(root, rel) if raw is None else None  # (read: a regular file)
         if special is not None:
             index.skipped.append(special)
             continue
-        src = read_source(root, rel, preread.pop(rel, None))
+        src = read_source(root, rel, raw)
         if isinstance(src, SkippedFile):
             index.skipped.append(src)
             continue
