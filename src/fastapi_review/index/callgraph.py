@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import keyword
 from collections import deque
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -214,26 +214,30 @@ class CallGraph:
         self._out.setdefault(edge.caller.fqname, []).append(edge)
         self._in.setdefault(edge.callee.fqname, []).append(edge)
 
-    def _dependencies(self, fn: Function) -> Iterator[tuple[Function, int]]:
-        node = fn.node
-        args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
-        defaults: list[ast.expr | None] = [None] * (
-            len(node.args.posonlyargs) + len(node.args.args) - len(node.args.defaults)
-        )
-        defaults += list(node.args.defaults) + list(node.args.kw_defaults)
+    def _dependencies(self, fn: Function) -> list[tuple[Function, int]]:
+        """The functions `fn`'s parameters depend on (`Depends(f)` as a default or in
+        `Annotated[...]`, also through an alias), with the line, parameter by parameter."""
         module = self.index.modules.get(fn.path)
         if module is None:
-            return
-        for arg, default in zip(args, defaults, strict=False):
-            exprs: list[tuple[Module, ast.expr]] = []
-            if default is not None:
-                exprs.append((module, default))
-            if arg.annotation is not None:
-                exprs.extend(self._annotated_extras(module, arg.annotation))
-            for where, e in exprs:
-                dep = self._depends_target(where, e, arg.annotation)
+            return []
+        a = fn.node.args
+        positional = a.posonlyargs + a.args
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults))
+        out: list[tuple[Function, int]] = []
+        for arg, default in zip(
+            positional + a.kwonlyargs, defaults + a.defaults + a.kw_defaults, strict=False
+        ):
+            ann = arg.annotation
+            if type(default) is ast.Call:  # (`_depends_target` answers only a call)
+                dep = self._depends_target(module, default, ann)
                 if dep is not None:
-                    yield dep, (default or arg).lineno
+                    out.append((dep, default.lineno))
+            if ann is not None:
+                for where, e in self._annotated_extras(module, ann):
+                    dep = self._depends_target(where, e, ann)
+                    if dep is not None:
+                        out.append((dep, (default or arg).lineno))
+        return out
 
     def _annotated_extras(
         self, module: Module, ann: ast.expr, depth: int = 0
