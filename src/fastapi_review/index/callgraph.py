@@ -140,7 +140,6 @@ class CallGraph:
         self._value_types: dict[str, str | None] = {}
         self._targets: dict[int, str | None] = {}
         self._functions: dict[str, Function | None] = {}  # by target (`function`)
-        self._calls_by_node: dict[int, dict[int, Call]] = {}  # function node id -> its calls
         self.qualified: dict[int, str | None] = {}  # call node id -> `qualified_call`
         self._out: dict[str, list[Edge]] = {}
         self._in: dict[str, list[Edge]] = {}
@@ -559,10 +558,7 @@ class CallGraph:
             inner = _assigned_call(self.own_nodes(fn, _ASSIGNS), func.value.id)
         if inner is None:
             return None
-        calls = self._calls_by_node.get(id(fn.node))
-        if calls is None:
-            calls = self._calls_by_node[id(fn.node)] = {id(c.node): c for c in fn.calls}
-        source = calls.get(id(inner))
+        source = fn.call_at(inner)
         if source is None:
             return None
         ret = KNOWN_RETURNS.get(qualified_call(self, fn, source) or "")

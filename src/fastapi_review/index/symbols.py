@@ -79,12 +79,21 @@ class Function:
     fqname: str = field(init=False, repr=False, compare=False)  # "app.svc.Pricing.quote"
     is_async: bool = field(init=False, repr=False, compare=False)
     line: int = field(init=False, repr=False, compare=False)
+    _by_node: dict[int, Call] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.name = self.node.name
         self.fqname = f"{self.module}.{self.qualname}"
         self.is_async = isinstance(self.node, ast.AsyncFunctionDef)
         self.line = self.node.lineno
+
+    def call_at(self, node: ast.AST) -> Call | None:
+        """The scanner's record of the call `node` among this function's own calls (a
+        table made on first use: rules look calls up by node again and again)."""
+        table = self._by_node
+        if table is None:
+            table = self._by_node = {id(c.node): c for c in self.calls}
+        return table.get(id(node))
 
 
 @dataclass

@@ -866,10 +866,8 @@ _CLOSERS = {"close", "aclose", "dispose", "stop"}
 def _created_resource(graph: CallGraph, fn: Function, value: ast.expr) -> str | None:
     if not isinstance(value, ast.Call):
         return None
-    for call in fn.calls:  # the scanner's record of this call
-        if call.node is value:
-            break
-    else:
+    call = fn.call_at(value)  # the scanner's record of this call
+    if call is None:
         return None
     target = graph.target_of(fn, call)
     if target is None:
@@ -1073,7 +1071,7 @@ def _plain_wrappers(graph: CallGraph, fn: Function) -> dict[int, ast.expr]:
             and isinstance(sub.value, ast.Call)
         ):
             continue
-        call = next((c for c in fn.calls if c.node is sub.value), None)
+        call = fn.call_at(sub.value)
         cls = graph.index.class_(graph.target_of(fn, call)) if call is not None else None
         if cls is None:
             continue

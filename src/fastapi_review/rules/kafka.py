@@ -40,7 +40,6 @@ from fastapi_review.rules.kafka_flow import (
     Region,
     Step,
     call_sites,
-    calls_by_node,
     confluent_config,
     consume_loops,
     consumer_api_call,
@@ -140,7 +139,7 @@ def truthy(value: object) -> bool | None:
 
 
 def _is_awaited(fn: Function, call: ast.Call) -> bool:
-    c = calls_by_node(fn).get(id(call))
+    c = fn.call_at(call)
     return c is not None and c.awaited
 
 
@@ -1420,7 +1419,7 @@ def _handler_recovers(
 
 
 def _is_parse(fn: Function, call: ast.Call) -> bool:
-    c = calls_by_node(fn).get(id(call))
+    c = fn.call_at(call)
     target = c.target if c is not None else None
     return target in PARSE_FUNCS or func_name(call) in VALIDATE_METHODS
 
@@ -1890,7 +1889,7 @@ def _validated(ix: ProjectIndex, fn: Function, name: str, depth: int = 0) -> boo
             continue
         if func_name(node) in VALIDATE_METHODS or starred:
             return True
-        target = calls_by_node(fn).get(id(node))
+        target = fn.call_at(node)
         if target is not None and target.target and target.target in ix.pydantic_models:
             return True
         callee = resolve_call(ix, fn, node)
@@ -1987,7 +1986,7 @@ class UnvalidatedMessage(Rule):
                     node = s.node
                     if not isinstance(node, ast.Call) or s.in_handler:
                         continue
-                    c = calls_by_node(step.fn).get(id(node))
+                    c = step.fn.call_at(node)
                     if func_name(node) in VALIDATE_METHODS or (
                         c is not None and c.target in ix.pydantic_models
                     ):
@@ -2037,7 +2036,7 @@ class UnvalidatedMessage(Rule):
                 k.arg is None and k.value is call for k in parent.keywords
             ):
                 return True
-            c = calls_by_node(fn).get(id(parent))
+            c = fn.call_at(parent)
             if c is not None and c.target in ix.pydantic_models:
                 return True
         if isinstance(parent, ast.Assign) and len(parent.targets) == 1:

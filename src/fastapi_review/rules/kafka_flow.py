@@ -28,7 +28,6 @@ from fastapi_review.index.nodes import (
 )
 from fastapi_review.index.project import ProjectIndex
 from fastapi_review.index.symbols import (
-    Call,
     ClassInfo,
     Function,
     Module,
@@ -296,7 +295,7 @@ def wrapped_offload_ref(ix: ProjectIndex, fn: Function, call: ast.Call) -> ast.e
     """The function handed to a project helper that offloads it (`self._call(c.poll)`)."""
     if not call.args or isinstance(call.args[0], ast.Starred):
         return None
-    c = calls_by_node(fn).get(id(call))
+    c = fn.call_at(call)
     callee = ix.function(c.target) if c is not None and c.target else None
     if callee is None or callee is fn or not _offloads_param(callee):
         return None
@@ -405,10 +404,6 @@ def _loops_of(ix: ProjectIndex, fn: Function, loops: list[ast.AST]) -> list[Cons
 # --- calls, resolution, taint -------------------------------------------------------
 
 
-def calls_by_node(fn: Function) -> dict[int, Call]:
-    return {id(c.node): c for c in fn.calls}
-
-
 def resolve_ref(ix: ProjectIndex, fn: Function, ref: ast.expr) -> Function | None:
     """A function reference (not a call): `self._commit`, `handle`, `mod.func`."""
     text = dotted(ref)
@@ -429,7 +424,7 @@ def resolve_call(ix: ProjectIndex, fn: Function, call: ast.Call) -> Function | N
     ref = offloaded_ref(call)
     if ref is not None:
         return resolve_ref(ix, fn, ref)
-    c = calls_by_node(fn).get(id(call))
+    c = fn.call_at(call)
     if c is None or not c.target:
         return None
     hit = ix.function(c.target)
@@ -645,7 +640,7 @@ def _local_ref(ix: ProjectIndex, fn: Function, ref: ast.expr) -> Function | None
 
 def library_of_send(ix: ProjectIndex, send: KafkaSend) -> str | None:
     """The Kafka library a send goes to directly, or None for a project wrapper."""
-    c = calls_by_node(send.function).get(id(send.node))
+    c = send.function.call_at(send.node)
     target = c.target if c is not None else None
     if target:
         owner = target.rsplit(".", 1)[0]

@@ -1452,9 +1452,8 @@ def off_event_loop(env: Env, req: Requirement) -> Outcome | None:
                     offload.append((fn.path, c.line))
     # without another rule's verdict: a sync producer call reachable from a route, not offloaded
     for send in idx.kafka_sends:
-        if not send.awaited and not any(
-            c.offloaded for c in send.function.calls if c.node is send.node
-        ):
+        record = send.function.call_at(send.node)
+        if not send.awaited and not (record is not None and record.offloaded):
             callers = [
                 fn
                 for fn in idx.functions.values()

@@ -266,7 +266,8 @@ def _consumer_dispatch(facts: Facts) -> None:
                     for sub in node.body:
                         for call in walk(sub, ast.Call):
                             if isinstance(call, ast.Call):
-                                target = next((c.target for c in fn.calls if c.node is call), None)
+                                record = fn.call_at(call)
+                                target = record.target if record is not None else None
                                 callee = index.function(target)
                                 if callee is not None:
                                     for t in topics:
