@@ -468,9 +468,13 @@ class CallGraph:
             # a module-level alias used as a type: `ServiceDep = Annotated[Service, ...]`
             return f"{module.name}.{target}"
         func = call.node.func
-        known = self._known_result_target(fn, call)
-        if known is not None:
-            return known
+        value = func.value if type(func) is ast.Attribute else None
+        if type(value) is ast.Call or (
+            type(value) is ast.Name and fn.local_types.get(value.id, "").endswith("()")
+        ):  # (the shapes `_known_result_target` reads: most calls are neither)
+            known = self._known_result_target(fn, call)
+            if known is not None:
+                return known
         base = func.value if isinstance(func, ast.Attribute) else func
         while isinstance(base, _ATTR_OR_CALL):
             base = base.value if isinstance(base, ast.Attribute) else base.func
@@ -510,8 +514,8 @@ class CallGraph:
             if t:
                 return f"{t}.{func.attr}"
         # self.attr()(...): typed from the attribute
-        attr = _self_attr(func.func) if isinstance(func, ast.Call) else None
-        if fn.class_name and attr is not None:
+        attr = _self_attr(func.func) if fn.class_name and isinstance(func, ast.Call) else None
+        if attr is not None:
             cls = self._class_of(fn)
             if cls is not None:
                 t = self.attr_type(cls, attr)
