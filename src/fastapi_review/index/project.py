@@ -369,8 +369,9 @@ def _build_index(
         if isinstance(tree, SkippedFile):
             index.skipped.append(tree)
             continue
-        _add_module(index, src, tree)
-    for m in index.modules.values():
+        m = _add_module(index, src, tree)
+        # its functions, classes and calls now, while its nodes are still in the processor's
+        # cache (a module's definitions depend on that module only)
         collect_definitions(m, index.classes, index.resolver(m))
         for fn in m.functions:
             index.functions[fn.fqname] = fn
@@ -400,7 +401,7 @@ def not_regular(root: Path, rel: str) -> SkippedFile | None:
     return SkippedFile(path=rel, reason=f"{kind}: not read")
 
 
-def _add_module(index: ProjectIndex, src: SourceFile, tree: ast.Module) -> None:
+def _add_module(index: ProjectIndex, src: SourceFile, tree: ast.Module) -> Module:
     name, is_pkg = module_name(src.path)
     m = Module(
         path=src.path,
@@ -415,6 +416,7 @@ def _add_module(index: ProjectIndex, src: SourceFile, tree: ast.Module) -> None:
     collect_constants(m)
     index.modules[src.path] = m
     index.by_name.setdefault(name, m)
+    return m
 
 
 EXTRA_FILE_NAMES = (
