@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi_review.index.nodes import flatten
+from fastapi_review.index.nodes import flatten, walk
 from fastapi_review.index.source import SourceFile, discover, parse, read_source
 from fastapi_review.index.symbols import (
     ClassInfo,
@@ -66,6 +66,10 @@ class ProjectIndex:
     kafka_clients: list[KafkaClient] = field(default_factory=list)
     kafka_sends: list[KafkaSend] = field(default_factory=list)
     tests: list[TestFunction] = field(default_factory=list)
+    # the string literals (under 200 characters) of the source modules, where each appears
+    # (path, line) in source order; and the attribute names the source modules read
+    strings: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    attributes_read: set[str] = field(default_factory=set)
     # collectors that failed (the review reports them and goes on)
     errors: list[str] = field(default_factory=list)
     # structures derived from the index on first use (call graph, ...), kept with it
@@ -375,6 +379,9 @@ def _build_index(
         collect_definitions(m, index.classes, index.resolver(m))
         for fn in m.functions:
             index.functions[fn.fqname] = fn
+        m.call_names()  # (its calls by callee name, which rules read: made while hot too)
+        if not m.is_test:
+            _gather_source_facts(index, m)
     _read_extra_files(index)
     for name, collect in (
         ("data models and settings", data.collect),
@@ -417,6 +424,25 @@ def _add_module(index: ProjectIndex, src: SourceFile, tree: ast.Module) -> Modul
     index.modules[src.path] = m
     index.by_name.setdefault(name, m)
     return m
+
+
+def _gather_source_facts(index: ProjectIndex, m: Module) -> None:
+    """A source module's string literals and attribute reads, into the index's tables:
+    gathered right after it is parsed, as a later pass over every module's nodes would
+    find them out of the processor's cache (three times slower)."""
+    strings, path = index.strings, m.path
+    for node in walk(m.tree, ast.Constant):
+        text = node.value
+        if type(text) is str and len(text) < 200:
+            sites = strings.get(text)
+            if sites is None:
+                strings[text] = [(path, node.lineno)]
+            else:
+                sites.append((path, node.lineno))
+    load = ast.Load
+    index.attributes_read.update(
+        [n.attr for n in walk(m.tree, ast.Attribute) if type(n.ctx) is load]
+    )
 
 
 EXTRA_FILE_NAMES = (

@@ -152,25 +152,17 @@ class Facts:
 
 
 def build_facts(index: ProjectIndex) -> Facts:
-    facts = Facts(index=index)
-    strings = facts.strings
+    # the index's table of string literals (gathered as it read each module), copied: the
+    # settings' defaults join it here, in new lists, and the index's own stay as they are
+    facts = Facts(index=index, strings=dict(index.strings))
     for m in index.source_modules:
-        path = m.path
-        for node in walk(m.tree, ast.Constant):
-            text = node.value
-            if type(text) is str and len(text) < 200:
-                sites = strings.get(text)
-                if sites is None:
-                    strings[text] = [(path, node.lineno)]
-                else:
-                    sites.append((path, node.lineno))
         if "/versions/" in f"/{m.path}" or m.path.startswith(("migrations/", "alembic/")):
             facts.migrations[m.path] = "\n".join(m.lines)
     for s in index.settings.values():
         for name, value in s.fields.items():
             if isinstance(value, str):
                 site = (s.cls.path, s.field_lines.get(name, s.cls.node.lineno))
-                facts.strings.setdefault(value, []).append(site)
+                facts.strings[value] = [*facts.strings.get(value, []), site]
                 facts.settings_fields[site] = name
     for send in index.kafka_sends:
         facts.kafka_modules.add(send.path)
@@ -206,10 +198,8 @@ def read_attributes(facts: Facts) -> set[str]:
     got = facts.cache.get("read_attributes")
     if isinstance(got, set):
         return got
-    out: set[str] = set()
-    load = ast.Load
+    out = set(facts.index.attributes_read)  # (read off each module's nodes by the index)
     for m in facts.index.source_modules:
-        out.update([n.attr for n in walk(m.tree, ast.Attribute) if type(n.ctx) is load])
         if not facts.index.mentions(m, "getattr"):
             continue
         for node in m.calls_named(("getattr",)):
