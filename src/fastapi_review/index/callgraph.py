@@ -189,8 +189,7 @@ class CallGraph:
         resolved, names = self._call_fn, self._callable_names
         for call in fn.calls:
             node = call.node
-            func = node.func
-            if isinstance(func, ast.Attribute) and func.attr not in names:
+            if call.method and call.name not in names:
                 # `method_not_named`: no project function, class or re-export has that name
                 resolved[id(node)] = None
                 continue
@@ -683,8 +682,8 @@ class CallGraph:
         key = id(call.node)
         if key in self._call_fn:
             return self._call_fn[key]
-        if method_not_named(call.node.func, self._callable_names):
-            # no project function, class or re-export has that name
+        if call.method and call.name not in self._callable_names:
+            # (`method_not_named`) no project function, class or re-export has that name
             self._call_fn[key] = None
             return None
         target = self.target_of(fn, call)

@@ -96,10 +96,9 @@ def collect(index: ProjectIndex) -> None:
                 # most calls are neither
                 if c.target in _CLIENT_TARGETS:
                     _maybe_client(index, m, fn, call, c.target)
-                func = call.func
-                if type(func) is ast.Attribute and func.attr in SEND_METHODS:
+                if c.method and c.name in SEND_METHODS:
                     _maybe_send(index, m, fn, call, c.target, c.awaited)
-                if call.args and type(func) is ast.Attribute and func.attr == "subscribe":
+                if c.method and c.name == "subscribe" and call.args:
                     subscribes.append(call)
         for node in m.nodes(ast.Call):
             if isinstance(node, ast.Call) and id(node) not in seen:

@@ -51,6 +51,11 @@ class Call:
     line: int
     awaited: bool
     offloaded: bool
+    # the callee's last name as written (`f` of `f(...)`, `attr` of `x.attr(...)`, else
+    # None) and whether it is a method (`x.attr`): read when the module was scanned, so
+    # that passes over every call test names without going back to the (cold) nodes
+    name: str | None = None
+    method: bool = False
 
     @property
     def text(self) -> str:
@@ -455,6 +460,7 @@ class _FunctionScanner:
         calls, local_types, statements = fn.calls, fn.local_types, fn.statements
         Call_, Await_, Assign_, AnnAssign_ = ast.Call, ast.Await, ast.Assign, ast.AnnAssign
         With_, AsyncWith_ = ast.With, ast.AsyncWith
+        Attribute_, Name_ = ast.Attribute, ast.Name
         for sub in body_nodes:
             kind = type(sub)
             if kind is Call_:
@@ -468,6 +474,14 @@ class _FunctionScanner:
                     offloaded = False
                 func = call.func
                 target = r.callee(func, fn, cls)
+                func_kind = type(func)
+                name = (
+                    func.attr
+                    if isinstance(func, Attribute_)
+                    else func.id
+                    if isinstance(func, Name_)
+                    else None
+                )
                 calls.append(
                     Call(
                         call,
@@ -475,11 +489,11 @@ class _FunctionScanner:
                         call.lineno,
                         id(call) in awaited,
                         offloaded,
+                        name,
+                        func_kind is Attribute_,
                     )
                 )
-                if target in OFFLOADERS or (
-                    type(func) is ast.Attribute and func.attr in OFFLOAD_METHODS
-                ):
+                if target in OFFLOADERS or (func_kind is Attribute_ and name in OFFLOAD_METHODS):
                     func_end = span_of(func)[1] if has_span(func) else pos + 2
                     offload.append((func_end, end))
                 continue

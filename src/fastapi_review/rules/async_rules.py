@@ -13,7 +13,6 @@ from fastapi_review.index.callgraph import (
     CallGraph,
     Edge,
     call_graph,
-    method_not_named,
     qualified_call,
 )
 from fastapi_review.index.nodes import ASSIGN_NODES, FUNCTION_NODES, WITH_NODES, own_nodes, walk
@@ -283,7 +282,8 @@ def blocking_sites(ctx: Context) -> list[BlockingSite]:
                     continue
                 if (
                     last_names is not None
-                    and method_not_named(call.node.func, last_names)
+                    and call.method
+                    and call.name not in last_names  # (`method_not_named`)
                     and call.target not in extra
                 ):
                     continue
@@ -643,7 +643,7 @@ def _is_coroutine_call(graph: CallGraph, fn: Function, call: Call) -> str | None
         if callee.is_async and callee.name != "__init__":
             return callee.qualname
         return None
-    if method_not_named(call.node.func, _COROUTINE_LAST_NAMES):
+    if call.method and call.name not in _COROUTINE_LAST_NAMES:  # (`method_not_named`)
         return None
     name = qualified_call(graph, fn, call)
     if not name:

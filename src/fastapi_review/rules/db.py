@@ -60,7 +60,7 @@ _IF_FOR_WHILE_WITH_ASYNCWITH_TRY = ast.If | ast.For | ast.While | ast.With | ast
 
 
 def _session_call(graph: CallGraph, fn: Function, call: Call, methods: frozenset[str]) -> bool:
-    if method_not_named(call.node.func, methods):
+    if call.method and call.name not in methods:  # (`method_not_named`)
         return False
     name = qualified_call(graph, fn, call) or ""
     owner, _, meth = name.rpartition(".")

@@ -781,7 +781,6 @@ def _all_call_sites(
     seq = 0
     names = ix.callable_names()  # a target ending otherwise is no project function
     hits: dict[str | None, Function | None] = {None: None}  # by target: many calls share one
-    Name, Attribute = ast.Name, ast.Attribute
     for m in ix.source_modules:
         for g in m.functions:
             for c in g.calls:
@@ -799,13 +798,7 @@ def _all_call_sites(
                 if hit is not None:
                     by_fn.setdefault(id(hit), []).append((seq, g, node))
                     continue
-                func = node.func  # `func_name`, and whether a bare name is the callee's text
-                if isinstance(func, Attribute):
-                    name = func.attr
-                elif isinstance(func, Name):  # (its text is its name)
-                    name = func.id
-                else:
-                    continue
+                name = c.name  # (`func_name`: a method's or a bare callee's name)
                 if name:
                     got = by_name.get(name)
                     if got is None:
