@@ -97,6 +97,7 @@ def source_key(
     requirements: list[Requirement],
     change: Change,
     read: dict[str, bytes] | None = None,
+    found: tuple[list[str], list[SkippedFile]] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """One key over everything the index, the rules and the tracer read, computed without
     parsing: the bytes of every Python file the index would read (by content hash) and
@@ -104,8 +105,9 @@ def source_key(
     files, the design and its requirements, the validated configuration, the change under
     review, and the tool (version, own code, Python version). Equal keys mean equal
     results. Returns the key and each file's content hash; `read`, if given, receives
-    the bytes of the Python files (for the index, which then does not read them again)."""
-    paths, skipped = discover(root, config.include, config.exclude)
+    the bytes of the Python files (for the index, which then does not read them again);
+    `found`: what `discover` answered for this root and configuration, if asked already."""
+    paths, skipped = found if found is not None else discover(root, config.include, config.exclude)
     hashes: dict[str, str] = {}
     parts: list[str] = [
         tool_fingerprint(),
@@ -355,9 +357,12 @@ def _static_phase(ws: Workspace, use_cache: bool) -> StaticResult:
     keyed: tuple[str, dict[str, str]] | None = None
     cached: CacheEntry | None = None
     read: dict[str, bytes] = {}  # the files' bytes, read once for the key and the index
+    found = discover(ws.root, ws.config.include, ws.config.exclude)  # (once for both)
     if store is not None:
         try:
-            keyed = source_key(ws.root, ws.config, design_text, requirements, ws.change, read)
+            keyed = source_key(
+                ws.root, ws.config, design_text, requirements, ws.change, read, found
+            )
         except (OSError, ValueError, TypeError, UnicodeError):
             keyed = None
         cached = store.load(*keyed) if keyed is not None else None
@@ -376,7 +381,7 @@ def _static_phase(ws: Workspace, use_cache: bool) -> StaticResult:
             timings=timings,
         )
     t = time.perf_counter()
-    index = build_index(ws.root, ws.config.include, ws.config.exclude, read)
+    index = build_index(ws.root, ws.config.include, ws.config.exclude, read, found)
     timings["index"] = time.perf_counter() - t
     ctx = Context(
         index=index,

@@ -115,7 +115,7 @@ def _run_review(ws: Workspace, progress: Progress, gates: Iterable[str] | None) 
 
         t = time.perf_counter()
         progress("index", "start")
-        index = build_index(ws.root, ws.config.include, ws.config.exclude)
+        index = build_index(ws.root, ws.config.include, ws.config.exclude, found=(paths, skipped))
         timed("index", t)
 
         doc: DesignDoc | None = None

@@ -344,20 +344,26 @@ def build_index(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     preread: dict[str, bytes] | None = None,
+    found: tuple[list[str], list[SkippedFile]] | None = None,
 ) -> ProjectIndex:
     """Parse the project once into the index. `preread`: files' bytes already read (by
-    path; taken out of the dict as they are used), so that they are not read again."""
+    path; taken out of the dict as they are used), so that they are not read again;
+    `found`: what `discover` answered for the same root, include and exclude."""
     with gc_paused():
-        return _build_index(root, include, exclude, preread or {})
+        return _build_index(root, include, exclude, preread or {}, found)
 
 
 def _build_index(
-    root: Path, include: list[str] | None, exclude: list[str] | None, preread: dict[str, bytes]
+    root: Path,
+    include: list[str] | None,
+    exclude: list[str] | None,
+    preread: dict[str, bytes],
+    found: tuple[list[str], list[SkippedFile]] | None,
 ) -> ProjectIndex:
     from fastapi_review.index import data, kafka, routes, tests
 
     index = ProjectIndex(root=root)
-    paths, skipped = discover(root, include or [], exclude or [])
+    paths, skipped = found if found is not None else discover(root, include or [], exclude or [])
     index.skipped.extend(skipped)
     for rel in paths:
         raw = preread.pop(rel, None)
