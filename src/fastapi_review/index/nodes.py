@@ -55,6 +55,9 @@ def _fields_for(t: type[ast.AST]) -> tuple[str, ...]:
 
 _shapes: dict[type[ast.AST], tuple[tuple[str, ...], bool]] = {}
 
+# a subtree this small is read off its nodes for names, rather than list a module's names
+_SMALL = 64
+
 
 def _shape(t: type[ast.AST]) -> tuple[tuple[str, ...], bool]:
     """The fields of a node class that can hold nodes, and whether it is a statement."""
@@ -174,7 +177,11 @@ class Flat:
         if len(kinds) == 1:
             pos = self.positions.get(kind)
             if pos is None:
-                if kind is not ast.Name or not self._list_names():
+                if kind is not ast.Name:
+                    return []
+                if end - start <= _SMALL:  # (a small subtree: its names, read off at once)
+                    return [n for n in self.nodes[start:end] if type(n) is kind]
+                if not self._list_names():
                     return []
                 return self.of_type(kind, start, end)
             return self.by_type[kind][bisect_left(pos, start) : bisect_left(pos, end)]
@@ -184,6 +191,9 @@ class Flat:
         return self._merged(_concrete_of(kinds), start, end)
 
     def _merged(self, kinds: list[type[ast.AST]], start: int, end: int) -> list[ast.AST]:
+        if end - start <= _SMALL and not self.names_listed and ast.Name in kinds:
+            wanted = set(kinds)  # (a small subtree: read off at once, names not listed)
+            return [n for n in self.nodes[start:end] if type(n) in wanted]
         cuts, found = self._cuts(kinds, start, end)
         return self._from_cuts(cuts, found, start, end)
 
