@@ -372,3 +372,22 @@ def test_call_graph_own_statements_equal_the_scope_walk(tmp_path: Path) -> None:
 
 def concrete_types(kind: object) -> tuple[type[ast.AST], ...]:
     return tuple(concrete_kinds(kind))
+
+
+def test_names_are_found_before_and_after_the_module_lists_them() -> None:
+    """Flattening leaves names out of the lists by kind: a small subtree reads them off its
+    own nodes, a larger walk lists the module's names once; every answer is the same."""
+    for order in ("small first", "module first"):
+        tree = _tree()
+        nodes = _inner_nodes(tree)
+        if order == "small first":
+            nodes.reverse()  # the innermost subtrees before anything lists the names
+        for node in nodes:
+            everything = list(_preorder(node))
+            names = [n for n in everything if isinstance(n, ast.Name)]
+            assert walk(node, ast.Name) == names
+            assert walk(node, ast.Name | ast.Constant) == [
+                n for n in everything if isinstance(n, ast.Name | ast.Constant)
+            ]
+            assert count(node, ast.Name) == len(names)
+        assert tree.__dict__["_fr_span"][0].names_listed
