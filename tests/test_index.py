@@ -384,3 +384,40 @@ def test_app_and_routers_made_under_an_import_alias(write_tree: Tree) -> None:
     )
     assert [(a.qname, a.line) for a in index.apps] == [("app.main.app", 4)]
     assert [r.key for r in index.routes] == ["GET /items/{item_id}"]
+
+
+def test_literals_attribute_reads_and_call_names_are_read_with_each_module(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "svc.py").write_text(
+        'TOPIC = "orders.created"\n'
+        "def handle(event, client):\n"
+        '    event.status = "done"\n'
+        "    client.publish(TOPIC, event.payload)\n"
+        '    return handle_more("orders.created")(event)\n'
+        "def handle_more(topic):\n"
+        "    return print\n"
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_svc.py").write_text(
+        'def test_it(thing):\n    assert thing.hidden == "only.in.tests"\n'
+    )
+    index = build_index(tmp_path)
+    # literals of source modules only, every place in source order
+    assert index.strings["orders.created"] == [("app/svc.py", 1), ("app/svc.py", 5)]
+    assert index.strings["done"] == [("app/svc.py", 3)]
+    assert "only.in.tests" not in index.strings
+    # attributes read (not the one only assigned), of source modules only
+    assert {"publish", "payload"} <= index.attributes_read
+    assert "status" not in index.attributes_read and "hidden" not in index.attributes_read
+    # each call's callee name, whether it is a method, and its record by node
+    fn = index.functions["app.svc.handle"]
+    assert [(c.name, c.method) for c in fn.calls] == [
+        ("publish", True),
+        (None, False),  # `handle_more(...)(event)`: the callee is a call
+        ("handle_more", False),
+    ]
+    for c in fn.calls:
+        assert fn.call_at(c.node) is c
+    assert fn.call_at(fn.node) is None
