@@ -281,13 +281,33 @@ def unparse(node: ast.AST) -> str:
 
 
 def _type_text(node: ast.AST) -> str | None:
-    """`ast.unparse`'s text of a name chain, `None`, a subscript of a name chain
-    (`dict[str, X]`, `Callable[[int], str]`) or a union `X | None` made of those; None for
-    any other shape (left to `ast.unparse`)."""
+    """`ast.unparse`'s text of a name chain, `None`, an int or bool literal, a subscript of
+    a name chain (`dict[str, X]`, `Callable[[int], str]`), a call of a name chain
+    (`Depends(get_session)`) or a union `X | None` made of those; None for any other shape
+    (left to `ast.unparse`)."""
     if isinstance(node, NAME_OR_ATTRIBUTE):
         return dotted(node)
     if isinstance(node, ast.Constant):
-        return "None" if node.value is None else None
+        value = node.value
+        if value is None:
+            return "None"
+        return repr(value) if type(value) is int or type(value) is bool else None
+    if isinstance(node, ast.Call):  # `Depends(get_session)`, `Query(None, ge=1)`
+        head = dotted(node.func)
+        if head is None:
+            return None
+        parts: list[str] = []
+        for arg in node.args:
+            text = _type_text(arg)  # (a starred argument is no such shape)
+            if text is None:
+                return None
+            parts.append(text)
+        for keyword in node.keywords:
+            text = _type_text(keyword.value) if keyword.arg is not None else None
+            if text is None:
+                return None
+            parts.append(f"{keyword.arg}={text}")
+        return f"{head}({', '.join(parts)})"
     if isinstance(node, ast.Subscript):
         if not isinstance(node.value, NAME_OR_ATTRIBUTE):
             return None
