@@ -177,16 +177,8 @@ class Module:
         table = self._calls_by_name
         if table is None:
             table = self._calls_by_name = {}
-            Name, Attribute = ast.Name, ast.Attribute
             for call in walk(self.tree, ast.Call):
-                func = call.func
-                key = (
-                    func.id
-                    if isinstance(func, Name)
-                    else func.attr
-                    if isinstance(func, Attribute)
-                    else None
-                )
+                key = callee_name(call.func)
                 got = table.get(key)
                 if got is None:
                     table[key] = [call]
@@ -220,6 +212,16 @@ class Module:
     @property
     def package(self) -> str:
         return self.name if self.is_package else self.name.rpartition(".")[0]
+
+
+def callee_name(func: ast.expr) -> str | None:
+    """A callee's last name as written: `f` of `f(...)`, `attr` of `x.attr(...)`; None for
+    any other callee (`f()(...)`, `x[0](...)`)."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -480,7 +482,7 @@ class _FunctionScanner:
         calls, local_types, statements = fn.calls, fn.local_types, fn.statements
         Call_, Await_, Assign_, AnnAssign_ = ast.Call, ast.Await, ast.Assign, ast.AnnAssign
         With_, AsyncWith_ = ast.With, ast.AsyncWith
-        Attribute_, Name_ = ast.Attribute, ast.Name
+        Attribute_ = ast.Attribute
         for sub in body_nodes:
             kind = type(sub)
             if kind is Call_:
@@ -495,13 +497,7 @@ class _FunctionScanner:
                 func = call.func
                 target = r.callee(func, fn, cls)
                 func_kind = type(func)
-                name = (
-                    func.attr
-                    if isinstance(func, Attribute_)
-                    else func.id
-                    if isinstance(func, Name_)
-                    else None
-                )
+                name = callee_name(func)
                 calls.append(
                     Call(
                         call,

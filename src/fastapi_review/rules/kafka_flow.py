@@ -32,6 +32,7 @@ from fastapi_review.index.symbols import (
     Function,
     Module,
     call_chain_text,
+    callee_name,
     dotted,
     unparse,
 )
@@ -205,13 +206,8 @@ def is_stop_handler(h: ast.ExceptHandler) -> bool:
 
 
 def func_name(call: ast.Call) -> str:
-    """The last name of a callee: `self.repo.create(...)` -> `create`."""
-    f = call.func
-    if isinstance(f, ast.Attribute):
-        return f.attr
-    if isinstance(f, ast.Name):
-        return f.id
-    return ""
+    """The last name of a callee: `self.repo.create(...)` -> `create` ("" for none)."""
+    return callee_name(call.func) or ""
 
 
 def receiver(call: ast.Call) -> ast.expr | None:
