@@ -118,16 +118,6 @@ class Facts:
             found |= paths_index.matching(method, p)
         return [routes[i] for i in sorted(found)]
 
-    def source_lines(
-        self, pattern: re.Pattern[str], modules: list[Module] | None = None
-    ) -> list[Site]:
-        out: list[Site] = []
-        for m in modules if modules is not None else self.index.source_modules:
-            for no, text in enumerate(m.lines, start=1):
-                if pattern.search(text):
-                    out.append((m.path, no))
-        return out
-
     def function_text(self, fn: Function) -> str:
         m = self.index.modules.get(fn.path)
         if m is None:
