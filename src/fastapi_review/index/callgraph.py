@@ -109,9 +109,6 @@ class Edge:
     kind: str  # "call" | "init" | "depends"
     call: Call | None = None
 
-    def hop(self) -> str:
-        return f"{self.caller.qualname} ({self.caller.path}:{self.line})"
-
 
 _BINDING = (ast.Name, ast.Nonlocal, ast.Global)
 _ATTR_OR_CALL = ast.Attribute | ast.Call  # (built once: `A | B` in a call is built anew)
@@ -962,18 +959,6 @@ def method_not_named(func: ast.expr, names: Container[str]) -> bool:
 def call_graph(index: ProjectIndex) -> CallGraph:
     """The call graph of `index`, built on first use and kept with the index."""
     return index.once("call_graph", lambda: CallGraph(index))
-
-
-def chain_text(path: list[Edge], last: tuple[str, int, str] | None = None) -> list[str]:
-    """Readable hops: `caller (file:line)` for every edge, then the final call site."""
-    out = [e.hop() for e in path]
-    if last is not None:
-        qual, line, text = last
-        if path:
-            out.append(f"{path[-1].callee.qualname} ({path[-1].callee.path}:{line}): {text}")
-        else:
-            out.append(f"{qual}:{line}: {text}")
-    return out
 
 
 # library type names that mean the same class, mapped to one spelling

@@ -134,9 +134,6 @@ class ProjectIndex:
             got = self.memo["index.split"] = (len(self.modules), source, tests)
         return got[1], got[2]
 
-    def module_of(self, fn: Function) -> Module:
-        return self.modules[fn.path]
-
     def lookup(self, qname: str | None, depth: int = 0) -> Function | ClassInfo | None:
         """A project function or class by dotted name, following re-exports (the answer
         for a name that is no function or class itself is kept while the index does not

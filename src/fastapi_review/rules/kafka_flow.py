@@ -91,7 +91,6 @@ STOP_EXCEPTIONS = {
     "ConsumerStoppedError",
     "TimeoutError",
 }
-CATCH_ALL = {"Exception", "BaseException"}
 
 Region = list[ast.stmt]
 
@@ -194,10 +193,6 @@ def handler_type_names(h: ast.ExceptHandler) -> set[str]:
         if text:
             out.add(text.rsplit(".", 1)[-1])
     return out
-
-
-def catches_all(h: ast.ExceptHandler) -> bool:
-    return not CATCH_ALL.isdisjoint(handler_type_names(h))
 
 
 def is_stop_handler(h: ast.ExceptHandler) -> bool:
@@ -427,14 +422,6 @@ def resolve_call(ix: ProjectIndex, fn: Function, call: ast.Call) -> Function | N
     if hit is None or hit is fn:
         return None
     return hit
-
-
-def call_args(call: ast.Call) -> list[ast.expr]:
-    ref = offloaded_ref(call)
-    if ref is not None:
-        args = call.args[1:] if func_name(call) != "run_in_executor" else call.args[2:]
-        return [*args, *(k.value for k in call.keywords)]
-    return [*call.args, *(k.value for k in call.keywords)]
 
 
 def callee_taint(callee: Function, call: ast.Call, tainted: set[str]) -> set[str]:
@@ -687,18 +674,6 @@ _LIB_METHODS = {
 
 def _no_wrapper_method(ix: ProjectIndex, name: str) -> bool:
     return not any(name in c.methods for c in ix.classes.values())
-
-
-def client_config_complete(client: KafkaClient) -> bool:
-    """False when options come from `**kwargs` or an unresolved config object."""
-    node = client.node
-    if any(k.arg is None for k in node.keywords):
-        return False
-    if client.library == "confluent-kafka":
-        return (
-            bool(node.args) and isinstance(node.args[0], ast.Dict) and None not in node.args[0].keys
-        )
-    return True
 
 
 def confluent_config(ix: ProjectIndex, client: KafkaClient) -> dict[str, ast.expr] | None:

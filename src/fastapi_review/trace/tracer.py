@@ -13,7 +13,6 @@ import ast
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi_review.index.nodes import walk
 from fastapi_review.index.symbols import Module, unparse
@@ -836,7 +835,3 @@ def _findings(
             )
         )
     return out
-
-
-def details_of(req: Requirement) -> dict[str, Any]:
-    return req.details
