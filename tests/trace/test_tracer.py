@@ -337,3 +337,26 @@ def test_nfr_coverage_latency_and_findings_of_other_rules(tmp_path: Path) -> Non
 def test_no_requirements_and_odd_code(tmp_path: Path) -> None:
     result = _trace(tmp_path, "# Notes\n\nNothing here.\n", {"app/x.py": "def f(:\n"})
     assert result.traced == [] and result.findings == []
+
+
+def test_facts_add_settings_defaults_without_changing_the_index_tables(tmp_path: Path) -> None:
+    """The tracer's string table starts as a copy of the index's: a settings default joins
+    the copy in a new list, so building the facts again gives the same table."""
+    from fastapi_review.index.project import build_index
+    from fastapi_review.trace.facts import build_facts
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "config.py").write_text(
+        "from pydantic_settings import BaseSettings\n"
+        "class Settings(BaseSettings):\n"
+        '    topic_created: str = "orders.created"\n'
+    )
+    (tmp_path / "app" / "pub.py").write_text('TOPIC = "orders.created"\n')
+    index = build_index(tmp_path)
+    before = {k: list(v) for k, v in index.strings.items()}
+    first = build_facts(index)
+    second = build_facts(index)
+    assert first.strings["orders.created"] == second.strings["orders.created"]
+    assert ("app/config.py", 3) in first.strings["orders.created"]
+    assert ("app/pub.py", 1) in first.strings["orders.created"]
+    assert index.strings == before
